@@ -1,1 +1,29 @@
-//! interp
+//! edgequant interpreter: plans and runs an IR [`Graph`](edgequant_ir::Graph).
+//!
+//! [`Interpreter::new`] validates the graph, orders the nodes topologically and **prepares**
+//! every node once (TFLite Micro style): constant weights are converted to float32 (including
+//! float16 constants behind DEQUANTIZE and int8 constants with quantization parameters),
+//! packed for the GEMM, padding windows and strided-slice specs are resolved, nodes whose
+//! inputs are all constant are folded, and buffer lifetimes are computed.
+//! [`Interpreter::run`] then only executes the prepared kernels, freeing every intermediate
+//! buffer after its last use (freed buffers are reused by later nodes and later runs).
+//!
+//! [`Interpreter::run_with_hook`] reports every tensor computed at run time (for calibration)
+//! without changing the graph.
+//!
+//! Scope: float32 graphs, plus QUANTIZE (float → int8/uint8/int16) and DEQUANTIZE
+//! (int8/uint8/int16/int32/float16 → float). Data-movement ops (reshape, squeeze, transpose,
+//! pad, concatenation, strided slice, pack, nearest resize, shape) accept any element type as
+//! long as input and output quantization parameters agree. Arithmetic on integer activations
+//! is the integer interpreter's job and fails with [`InterpError::Unsupported`].
+
+mod error;
+mod interpreter;
+mod ops;
+mod pool;
+mod value;
+
+pub use edgequant_kernels::Parallelism;
+pub use error::InterpError;
+pub use interpreter::Interpreter;
+pub use value::{TensorData, TensorValue};

@@ -5,6 +5,13 @@ use crate::{Tensor, TensorType};
 
 mod common;
 pub use common::{broadcast_shapes, Activation, Padding};
+pub use common::{normalize_axis, Window};
+pub use mean::reduce_axes;
+pub use pad::pad_amounts;
+pub use reshape::resolve_shape;
+pub use strided_slice::SliceAxis;
+pub use transpose::permutation;
+pub use batch_matmul::batch_matmul_dims;
 
 /// Shape and type inference for one op.
 pub trait OpDef {
@@ -85,4 +92,9 @@ declare_ops! {
     quantize::Quantize,
     shape::Shape,
     pack::Pack,
+    sqrt::Sqrt,
+    exp::Exp,
+    pow::Pow,
+    gather::Gather,
+    batch_matmul::BatchMatMul,
 }

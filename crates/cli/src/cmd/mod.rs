@@ -1,0 +1,7 @@
+//! One module per subcommand.
+
+pub mod bench;
+pub mod convert;
+pub mod inspect;
+pub mod quantize;
+pub mod run;

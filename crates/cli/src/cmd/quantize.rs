@@ -1,0 +1,294 @@
+//! `edgequant quantize`: post-training quantization.
+
+use crate::model::{load, LoadOptions};
+use crate::output::write_atomic;
+use anyhow::{bail, Context, Result};
+use edgequant_calib::{load_dataset, CalibratorKind, InputSpec, Layout, ReadOptions};
+use edgequant_ir::{DType, Graph};
+use edgequant_quant::{
+    calibrate, prepare_float, quantize_dynamic, quantize_float16, quantize_integer, DynamicOptions,
+    IntegerOptions, IoType,
+};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Quantization mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// Full integer: int8 weights (per channel) and activations, int32 bias; needs --data.
+    Int8,
+    /// Dynamic range: int8 weights, float activations (hybrid kernels); no data needed.
+    Dynamic,
+    /// float16 weights, float32 compute; no data needed.
+    Float16,
+    /// int16 activations, int8 weights, int64 bias; needs --data.
+    Int16x8,
+}
+
+/// Element type of model inputs/outputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Io {
+    Float32,
+    Int8,
+    Uint8,
+    Int16,
+}
+
+impl From<Io> for IoType {
+    fn from(v: Io) -> IoType {
+        match v {
+            Io::Float32 => IoType::Float32,
+            Io::Int8 => IoType::Int8,
+            Io::Uint8 => IoType::Uint8,
+            Io::Int16 => IoType::Int16,
+        }
+    }
+}
+
+/// Calibrator (range selection for activations).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Calibrator {
+    /// Minimum and maximum over all samples (TFLite's calibrator).
+    Minmax,
+    /// 99.999th percentile of a histogram.
+    Percentile,
+    /// KL-divergence (entropy) threshold.
+    Entropy,
+    /// Threshold minimizing the quantization mean squared error.
+    Mse,
+}
+
+/// Quantize a float model (.tflite or .onnx) into a .tflite.
+///
+/// Calibration data (--data, for int8 and int16x8): an .npy file (first axis = samples),
+/// an .npz archive (one array per model input name), an IDX file (MNIST format, optionally
+/// .gz), or a folder of images (--resize H,W). uint8 data and images are scaled with
+/// (x - mean) / std (defaults 0 and 255, i.e. [0, 1]).
+///
+/// Examples:
+///   edgequant quantize mnist.tflite -o mnist_int8.tflite --mode int8 --data train-images-idx3-ubyte --samples 100
+///   edgequant quantize model.tflite -o model_int8.tflite --mode int8 --data photos/ --resize 224,224 --input-type uint8 --output-type uint8
+///   edgequant quantize model.onnx -o model_dyn.tflite --mode dynamic
+///   edgequant quantize model.tflite -o model_f16.tflite --mode float16
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Float model (.tflite or .onnx).
+    pub model: PathBuf,
+    /// Output .tflite file (written atomically).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Quantization mode.
+    #[arg(long, value_enum, default_value_t = Mode::Int8)]
+    pub mode: Mode,
+    /// Representative data for calibration.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Use at most this many calibration samples.
+    #[arg(long)]
+    pub samples: Option<usize>,
+    /// Activation range calibrator.
+    #[arg(long, value_enum, default_value_t = Calibrator::Minmax)]
+    pub calibrator: Calibrator,
+    /// Type of the model's inputs.
+    #[arg(long, value_enum, default_value_t = Io::Float32)]
+    pub input_type: Io,
+    /// Type of the model's outputs.
+    #[arg(long, value_enum, default_value_t = Io::Float32)]
+    pub output_type: Io,
+    /// Fail, listing every op without an integer kernel, instead of keeping such ops float.
+    #[arg(long)]
+    pub int8_only: bool,
+    /// Per-tensor instead of per-channel weights.
+    #[arg(long)]
+    pub per_tensor: bool,
+    /// Per-channel FULLY_CONNECTED weights (needs a recent runtime).
+    #[arg(long)]
+    pub fc_per_channel: bool,
+    /// Keep these nodes (by name) or op types (e.g. SOFTMAX) in float; comma separated.
+    #[arg(long, value_delimiter = ',')]
+    pub keep_float: Vec<String>,
+    /// Dynamic mode: weights with fewer elements stay float.
+    #[arg(long, default_value_t = 1024)]
+    pub min_elements: usize,
+    /// Per-channel mean subtracted from uint8 data/images (one value or one per channel).
+    #[arg(long, value_delimiter = ',', default_value = "0")]
+    pub mean: Vec<f32>,
+    /// Per-channel divisor of uint8 data/images (one value or one per channel).
+    #[arg(long, value_delimiter = ',', default_value = "255")]
+    pub std: Vec<f32>,
+    /// Resize images to H,W.
+    #[arg(long, value_delimiter = ',', num_args = 1)]
+    pub resize: Option<Vec<usize>>,
+    /// Layout of image samples: nhwc or nchw.
+    #[arg(long, default_value = "nhwc")]
+    pub layout: String,
+    /// Fix a dynamic input dimension (ONNX): NAME=D0,D1,...
+    #[arg(long = "input-shape", value_parser = super::run::parse_input_shape)]
+    pub input_shapes: Vec<(String, Vec<usize>)>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+fn calibrator_kind(c: Calibrator) -> CalibratorKind {
+    match c {
+        Calibrator::Minmax => CalibratorKind::MinMax,
+        Calibrator::Percentile => CalibratorKind::Percentile {
+            percentile: 99.999,
+            num_bins: 2048,
+        },
+        Calibrator::Entropy => CalibratorKind::Entropy {
+            num_quantized_bins: 128,
+            num_bins: 2048,
+        },
+        Calibrator::Mse => CalibratorKind::Mse {
+            steps: 100,
+            num_bins: 2048,
+        },
+    }
+}
+
+fn ranges_for(graph: &Graph, args: &Args) -> Result<Vec<Option<(f32, f32)>>> {
+    let Some(data) = &args.data else {
+        bail!(
+            "--mode {} needs representative data: pass --data PATH (.npy, .npz, IDX or an image folder)",
+            match args.mode {
+                Mode::Int16x8 => "int16x8",
+                _ => "int8",
+            }
+        );
+    };
+    let specs = graph
+        .inputs
+        .iter()
+        .map(|&i| {
+            let t = graph.tensor(i);
+            InputSpec::from_batched(t.name.clone(), &t.shape)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let resize = match args.resize.as_deref() {
+        None => None,
+        Some([h, w]) => Some((*h, *w)),
+        Some(other) => bail!("--resize takes H,W, got {other:?}"),
+    };
+    let opts = ReadOptions {
+        max_samples: args.samples,
+        mean: args.mean.clone(),
+        std: args.std.clone(),
+        resize,
+        layout: args.layout.parse::<Layout>()?,
+    };
+    let t0 = Instant::now();
+    let ds = load_dataset(data, &specs, &opts)
+        .with_context(|| format!("cannot read calibration data '{}'", data.display()))?;
+    let bar = indicatif::ProgressBar::new(ds.len() as u64).with_style(
+        indicatif::ProgressStyle::with_template("calibrating {bar:30} {pos}/{len} samples ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let ranges = calibrate(graph, ds.samples(), calibrator_kind(args.calibrator), &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    eprintln!(
+        "calibrated on {} samples from '{}' with {} in {:.2} s",
+        ds.len(),
+        data.display(),
+        calibrator_kind(args.calibrator).name(),
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(ranges)
+}
+
+fn describe_io(g: &Graph) {
+    for (label, ids) in [("input", &g.inputs), ("output", &g.outputs)] {
+        for &i in ids.iter() {
+            let t = g.tensor(i);
+            match (&t.quant, t.dtype) {
+                (Some(q), DType::I8 | DType::U8 | DType::I16) => {
+                    let (s, z) = (q.scale[0], q.zero_point[0]);
+                    if label == "input" {
+                        eprintln!(
+                            "{label} '{}' {} {:?}: scale {s} zero_point {z}; feed q = round(x / {s}) + {z}",
+                            t.name, t.dtype, t.shape
+                        );
+                    } else {
+                        eprintln!(
+                            "{label} '{}' {} {:?}: scale {s} zero_point {z}; read x = (q - {z}) * {s}",
+                            t.name, t.dtype, t.shape
+                        );
+                    }
+                }
+                _ => eprintln!("{label} '{}' {} {:?}", t.name, t.dtype, t.shape),
+            }
+        }
+    }
+}
+
+/// Runs the subcommand.
+pub fn main(args: Args) -> Result<()> {
+    super::run::set_threads(args.threads)?;
+    let t0 = Instant::now();
+    let m = load(
+        &args.model,
+        &LoadOptions {
+            input_shapes: args.input_shapes.clone(),
+            keep_io_layout: false,
+        },
+    )?;
+    let float = prepare_float(&m.graph)?;
+    let graph = match args.mode {
+        Mode::Float16 => quantize_float16(&float)?,
+        Mode::Dynamic => {
+            let (g, names) = quantize_dynamic(
+                &float,
+                &DynamicOptions {
+                    min_elements: args.min_elements,
+                    per_tensor: args.per_tensor,
+                },
+            )?;
+            eprintln!("quantized {} weight tensors to int8", names.len());
+            g
+        }
+        Mode::Int8 | Mode::Int16x8 => {
+            let acts = if args.mode == Mode::Int8 { DType::I8 } else { DType::I16 };
+            let ranges = ranges_for(&float, &args)?;
+            let q = quantize_integer(
+                &float,
+                &ranges,
+                &IntegerOptions {
+                    activations: acts,
+                    input_type: args.input_type.into(),
+                    output_type: args.output_type.into(),
+                    integer_only: args.int8_only,
+                    fc_per_channel: args.fc_per_channel,
+                    per_tensor: args.per_tensor,
+                    keep_float: args.keep_float.clone(),
+                },
+            )?;
+            if !q.float_nodes.is_empty() {
+                eprintln!("{} op(s) stay float:", q.float_nodes.len());
+                for n in &q.float_nodes {
+                    eprintln!("  {n}");
+                }
+            }
+            q.graph
+        }
+    };
+    if !matches!(args.mode, Mode::Int8 | Mode::Int16x8)
+        && (args.input_type != Io::Float32 || args.output_type != Io::Float32)
+    {
+        bail!("--input-type/--output-type apply to --mode int8 and int16x8 only");
+    }
+    let bytes = edgequant_tflite::write_model(&graph, &format!("edgequant {}", env!("CARGO_PKG_VERSION")))
+        .context("cannot write the quantized model")?;
+    write_atomic(&args.output, &bytes)?;
+    describe_io(&graph);
+    eprintln!(
+        "wrote {} ({} bytes, {:.1}% of the input's {} bytes) in {:.2} s",
+        args.output.display(),
+        bytes.len(),
+        100.0 * bytes.len() as f64 / m.size_bytes.max(1) as f64,
+        m.size_bytes,
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

@@ -1,0 +1,42 @@
+//! Exit codes and top-level error reporting.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | bad input: unreadable, corrupt or unsupported model or data, or a failed check |
+//! | 2 | usage error (unknown flag, missing argument; reported by clap) |
+//! | 70 | internal error: a bug in edgequant (a caught panic) |
+
+/// Exit code for bad input (see module docs).
+pub const BAD_INPUT: i32 = 1;
+/// Exit code for internal errors (see module docs).
+pub const INTERNAL: i32 = 70;
+
+/// Prints `error: <chain>` on one line and exits with [`BAD_INPUT`].
+pub fn report(e: &anyhow::Error) -> ! {
+    let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+    eprintln!("error: {}", chain.join(": "));
+    std::process::exit(BAD_INPUT);
+}
+
+/// Makes any panic print an internal-error message that asks for a bug report and exit with
+/// [`INTERNAL`] instead of Rust's default panic output and code 101.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let loc = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        eprintln!(
+            "internal error: {msg}{loc}\nThis is a bug in edgequant {}. Please report it with the command line you ran and, if you can share it, the model file.",
+            env!("CARGO_PKG_VERSION")
+        );
+        std::process::exit(INTERNAL);
+    }));
+}

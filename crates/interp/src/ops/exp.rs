@@ -1,0 +1,12 @@
+//! EXP (float).
+
+use super::{unary, Ctx, Kernel, Prepare};
+use crate::InterpError;
+use edgequant_ir::ops::Exp;
+use edgequant_kernels::float::UnaryOp;
+
+impl Prepare for Exp {
+    fn prepare(&self, ctx: &Ctx<'_>) -> Result<Box<dyn Kernel>, InterpError> {
+        unary::prepare(ctx, UnaryOp::Exp)
+    }
+}

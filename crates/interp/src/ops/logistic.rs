@@ -1,0 +1,12 @@
+//! LOGISTIC (float).
+
+use super::{unary, Ctx, Kernel, Prepare};
+use crate::InterpError;
+use edgequant_ir::ops::Logistic;
+use edgequant_kernels::float::UnaryOp;
+
+impl Prepare for Logistic {
+    fn prepare(&self, ctx: &Ctx<'_>) -> Result<Box<dyn Kernel>, InterpError> {
+        unary::prepare(ctx, UnaryOp::Logistic)
+    }
+}

@@ -1,0 +1,12 @@
+//! RELU6 (float).
+
+use super::{unary, Ctx, Kernel, Prepare};
+use crate::InterpError;
+use edgequant_ir::ops::Relu6;
+use edgequant_kernels::float::UnaryOp;
+
+impl Prepare for Relu6 {
+    fn prepare(&self, ctx: &Ctx<'_>) -> Result<Box<dyn Kernel>, InterpError> {
+        unary::prepare(ctx, UnaryOp::Relu6)
+    }
+}

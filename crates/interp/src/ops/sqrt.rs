@@ -1,0 +1,12 @@
+//! SQRT (float).
+
+use super::{unary, Ctx, Kernel, Prepare};
+use crate::InterpError;
+use edgequant_ir::ops::Sqrt;
+use edgequant_kernels::float::UnaryOp;
+
+impl Prepare for Sqrt {
+    fn prepare(&self, ctx: &Ctx<'_>) -> Result<Box<dyn Kernel>, InterpError> {
+        unary::prepare(ctx, UnaryOp::Sqrt)
+    }
+}

@@ -1,0 +1,12 @@
+//! TANH (float).
+
+use super::{unary, Ctx, Kernel, Prepare};
+use crate::InterpError;
+use edgequant_ir::ops::Tanh;
+use edgequant_kernels::float::UnaryOp;
+
+impl Prepare for Tanh {
+    fn prepare(&self, ctx: &Ctx<'_>) -> Result<Box<dyn Kernel>, InterpError> {
+        unary::prepare(ctx, UnaryOp::Tanh)
+    }
+}

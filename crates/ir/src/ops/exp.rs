@@ -1,0 +1,7 @@
+use super::common::unary_op;
+
+unary_op!(
+    /// Elementwise `y = exp(x)`.
+    Exp,
+    "EXP"
+);

@@ -1,0 +1,14 @@
+//! RELU ↔ [`edgequant_ir::ops::Relu`].
+use super::{plain_op, WriteCtx};
+use edgequant_ir::DType;
+
+plain_op!(
+    RELU,
+    Relu,
+    1..=1,
+    |ctx: &WriteCtx<'_>| match ctx.in_dtype(0) {
+        Some(DType::I16) => 3,
+        Some(DType::I8 | DType::U8) => 2,
+        _ => 1,
+    }
+);
