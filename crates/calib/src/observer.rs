@@ -157,9 +157,19 @@ impl Observer for MovingAverageMinMax {
         };
         let (lo, hi) = (lo.min(0.0), hi.max(0.0));
         let k = 1.0 - self.decay;
+        // `x - (x - v) * k` is a convex combination of x and v; only its f32 intermediate
+        // `x - v` can overflow (ranges near ±f32::MAX): redo such updates in f64.
+        let ema = |x: f32, v: f32| {
+            let r = x - (x - v) * k;
+            if r.is_finite() {
+                r
+            } else {
+                (x as f64 - (x as f64 - v as f64) * k as f64) as f32
+            }
+        };
         self.state = Some(match self.state {
             None => (lo, hi),
-            Some((a, b)) => (a - (a - lo) * k, b - (b - hi) * k),
+            Some((a, b)) => (ema(a, lo), ema(b, hi)),
         });
         self.batches += 1;
         Ok(())

@@ -9,7 +9,26 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-fn tmp_dir(name: &str) -> PathBuf {
+/// A fresh directory under Cargo's test temporary directory, removed when dropped (kept when
+/// the test panics, for inspection).
+struct TmpDir(PathBuf);
+
+impl std::ops::Deref for TmpDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TmpDir {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn tmp_dir(name: &str) -> TmpDir {
     static N: AtomicUsize = AtomicUsize::new(0);
     let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "calib-data-{}-{}-{name}",
@@ -18,7 +37,7 @@ fn tmp_dir(name: &str) -> PathBuf {
     ));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    TmpDir(d)
 }
 
 /// An .npy file (format 1.0) with `descr`, `shape`, order and raw little-endian data.
@@ -837,8 +856,7 @@ fn jpeg_images_are_read() {
     let d = tmp_dir("jpeg");
     let img = image::RgbImage::from_fn(4, 4, |_, _| image::Rgb([200, 100, 50]));
     let mut bytes = Vec::new();
-    // Encode through PNG if the JPEG encoder is unavailable; decoding JPEG is what matters, so
-    // use a tiny baseline JPEG produced by the encoder when present.
+    // A baseline JPEG from the image crate's encoder (the `jpeg` feature decodes it).
     let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 95);
     img.write_with_encoder(enc).unwrap();
     write(&d.join("x.jpeg"), &bytes);
@@ -986,7 +1004,6 @@ mod fuzz {
             let _ = read_npy(&p, Some(2));
             let _ = load_dataset(&p, &[InputSpec::new("x", vec![2])], &opts());
             let _ = read_labels(&p, None);
-            let _ = std::fs::remove_dir_all(&d);
         }
 
         #[test]
@@ -1010,7 +1027,6 @@ mod fuzz {
             let _ = read_idx(&p, Some(1));
             let _ = load_dataset(&p, &[InputSpec::new("x", vec![2, 2])], &opts());
             let _ = read_labels(&p, None);
-            let _ = std::fs::remove_dir_all(&d);
         }
     }
 }

@@ -99,6 +99,13 @@ fn moving_average_follows_tf_qat_update() {
 
     assert!(MovingAverageMinMax::new(1.5).is_err());
     assert!(MovingAverageMinMax::new(-0.1).is_err());
+    // `min - batch_min` overflows f32 here; the update must stay finite.
+    let mut extreme = MovingAverageMinMax::with_initial_range(0.5, f32::MAX, f32::MAX).unwrap();
+    extreme.observe(&[f32::MIN]).unwrap();
+    let (lo, hi) = extreme.range().unwrap();
+    assert!(lo.is_finite() && hi.is_finite() && lo <= hi, "[{lo}, {hi}]");
+    assert_eq!(lo, 0.0);
+
     let mut last = MovingAverageMinMax::new(0.0).unwrap();
     last.observe(&[5.0]).unwrap();
     last.observe(&[3.0]).unwrap();

@@ -12,9 +12,12 @@ pub const BAD_INPUT: i32 = 1;
 /// Exit code for internal errors (see module docs).
 pub const INTERNAL: i32 = 70;
 
-/// Prints `error: <chain>` on one line and exits with [`BAD_INPUT`].
+/// Prints `error: <cause chain>` on one line (whitespace in messages folded) and exits with [`BAD_INPUT`].
 pub fn report(e: &anyhow::Error) -> ! {
-    let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+    let chain: Vec<String> = e
+        .chain()
+        .map(|c| c.to_string().split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
     eprintln!("error: {}", chain.join(": "));
     std::process::exit(BAD_INPUT);
 }

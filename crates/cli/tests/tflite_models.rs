@@ -5,8 +5,11 @@
 mod common;
 use common::*;
 
-/// Float interpreter vs LiteRT default kernels: relative L2 error bound per output (issue 2
-/// item 4). Differences come from float summation order only.
+/// Float interpreter vs LiteRT: relative L2 error bound per output (issue 2 item 4).
+/// Differences come from float summation order only. Asserted against LiteRT's reference
+/// kernels (BUILTIN_REF); the distance to the default (XNNPACK) kernels is printed next to
+/// LiteRT's own default-vs-reference distance, which for hand_landmark_lite's `Identity_3`
+/// is itself about 1e-5.
 const FLOAT_TOL: f64 = 1e-5;
 
 const MODELS: &[&str] = &[
@@ -20,13 +23,21 @@ fn check_model(path: &std::path::Path, tag: &str) {
     let dir = tempdir(tag);
     let inputs = make_inputs(path, &dir);
     let reference = litert(path, &inputs, &dir.join("litert.npz"), false);
+    let ref_kernels = litert(path, &inputs, &dir.join("litert_ref.npz"), true);
 
     let ours = edgequant_run(path, &inputs, &dir.join("ours.npz"), &[]);
     let names: Vec<&str> = ours.iter().map(|(n, _)| n.as_str()).collect();
     let ref_names: Vec<&str> = reference.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ref_names, "{tag}: output names and order");
-    let worst = assert_close(tag, &ours, &reference, FLOAT_TOL);
-    eprintln!("{tag}: worst relative L2 vs LiteRT = {worst:.3e}");
+    let worst = assert_close(tag, &ours, &ref_kernels, FLOAT_TOL);
+    eprintln!("{tag}: worst relative L2 vs LiteRT reference kernels = {worst:.3e}");
+    for (((n, a), (_, d)), (_, r)) in ours.iter().zip(&reference).zip(&ref_kernels) {
+        eprintln!(
+            "{tag}: '{n}' relative L2 vs LiteRT default kernels {:.3e} (LiteRT default vs reference {:.3e})",
+            rel_l2(&floats(a), &floats(d)),
+            rel_l2(&floats(d), &floats(r))
+        );
+    }
 
     let out1 = dir.join("conv1.tflite");
     let out2 = dir.join("conv2.tflite");
@@ -82,10 +93,36 @@ fn inspect_json_has_stable_keys() {
 }
 
 #[test]
+fn selfie_segmentation_custom_transpose_conv_runs() {
+    let path = model("selfie_segmentation.tflite");
+    let dir = tempdir("selfie");
+    let inputs = make_inputs(&path, &dir);
+    let reference = litert(&path, &inputs, &dir.join("litert.npz"), false);
+    let ours = edgequant_run(&path, &inputs, &dir.join("ours.npz"), &[]);
+    let worst = assert_close("selfie_segmentation", &ours, &reference, FLOAT_TOL);
+    eprintln!("selfie_segmentation: worst relative L2 vs LiteRT = {worst:.3e}");
+    let out = dir.join("selfie.tflite");
+    edgequant(&["convert", &s(&path), "-o", &s(&out)]);
+    let converted = litert(&out, &inputs, &dir.join("converted.npz"), false);
+    assert_close("selfie_segmentation converted", &converted, &reference, FLOAT_TOL);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn unknown_custom_op_is_one_clear_error() {
-    let out = edgequant_raw(&["inspect", &s(&model("selfie_segmentation.tflite"))]);
+    let mut bytes = std::fs::read(model("selfie_segmentation.tflite")).expect("read");
+    let needle = b"Convolution2DTransposeBias";
+    let pos = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("custom op name in the model");
+    bytes[pos + needle.len() - 1] = b'X';
+    let dir = tempdir("unknown_op");
+    let p = dir.join("unknown.tflite");
+    std::fs::write(&p, &bytes).expect("write");
+    let out = edgequant_raw(&["inspect", &s(&p)]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "stderr: {err}");
-    assert!(err.contains("Convolution2DTransposeBias"), "stderr: {err}");
+    assert!(err.contains("Convolution2DTransposeBiaX"), "stderr: {err}");
     assert_eq!(err.trim_end().lines().count(), 1, "one-line error, got: {err}");
 }

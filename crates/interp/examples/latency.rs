@@ -23,11 +23,16 @@ fn main() {
         args.remove(i);
     }
     if threads > 0 {
-        rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().ok();
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()
+            .ok();
     }
     for path in &args {
         let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        let graph = edgequant_tflite::read_model(&bytes).expect("read model").graph;
+        let graph = edgequant_tflite::read_model(&bytes)
+            .expect("read model")
+            .graph;
         let t0 = Instant::now();
         let mut interp = Interpreter::new(&graph).expect("prepare");
         let prep = t0.elapsed();
@@ -44,11 +49,17 @@ fn main() {
                 let data = match std::env::var_os("EDGEQUANT_INPUT") {
                     Some(p) => {
                         let bytes = std::fs::read(p).expect("read input .npy");
-                        npyz::NpyFile::new(&bytes[..]).expect("npy").into_vec::<f32>().expect("f32 npy")
+                        npyz::NpyFile::new(&bytes[..])
+                            .expect("npy")
+                            .into_vec::<f32>()
+                            .expect("f32 npy")
                     }
                     None => (0..n).map(|i| ((i / 3) % 97) as f32 / 97.0).collect(),
                 };
-                TensorValue { shape: t.shape.clone(), data: TensorData::F32(data) }
+                TensorValue {
+                    shape: t.shape.clone(),
+                    data: TensorData::F32(data),
+                }
             })
             .collect();
         for _ in 0..20 {
@@ -109,15 +120,29 @@ fn main() {
             }
             let mut v: Vec<_> = per_op.into_iter().collect();
             v.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0));
-            println!("    sum of per-node minima {:.3} ms", best.values().sum::<f64>());
+            println!(
+                "    sum of per-node minima {:.3} ms",
+                best.values().sum::<f64>()
+            );
             for (op, (ms, n)) in v {
                 println!("    {op:20} {ms:.3} ms ({n} nodes)");
             }
             if std::env::var_os("PROFILE_NODES").is_some() {
                 for (&k, &ms) in &best {
                     let n = &graph.nodes[k];
-                    let shapes: Vec<_> = n.inputs.iter().flatten().map(|t| graph.tensor(*t).shape.clone()).collect();
-                    println!("      {:8.4} ms {} {:?} -> {:?}", ms, n.op.name(), shapes, graph.tensor(n.outputs[0]).shape);
+                    let shapes: Vec<_> = n
+                        .inputs
+                        .iter()
+                        .flatten()
+                        .map(|t| graph.tensor(*t).shape.clone())
+                        .collect();
+                    println!(
+                        "      {:8.4} ms {} {:?} -> {:?}",
+                        ms,
+                        n.op.name(),
+                        shapes,
+                        graph.tensor(n.outputs[0]).shape
+                    );
                 }
             }
         }

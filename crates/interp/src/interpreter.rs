@@ -48,7 +48,14 @@ pub struct Interpreter {
 impl std::fmt::Debug for Interpreter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Interpreter")
-            .field("steps", &self.steps.iter().map(|s| (&s.name, s.op)).collect::<Vec<_>>())
+            .field(
+                "steps",
+                &self
+                    .steps
+                    .iter()
+                    .map(|s| (&s.name, s.op))
+                    .collect::<Vec<_>>(),
+            )
             .field("inputs", &self.inputs)
             .field("outputs", &self.outputs)
             .field("parallelism", &self.par)
@@ -324,15 +331,17 @@ impl Interpreter {
                     let slot = match (t, owned[i].take()) {
                         (None, _) => Slot::None,
                         (Some(_), Some(v)) => Slot::Owned(v),
-                        (Some(t), None) => match self.consts[t.0].as_deref().or(store[t.0].as_ref()) {
-                            Some(v) => Slot::Ref(v),
-                            None => {
-                                return Err(fail(format!(
-                                    "operand {i} ('{}') has no value",
-                                    self.meta[t.0].name
-                                )))
+                        (Some(t), None) => {
+                            match self.consts[t.0].as_deref().or(store[t.0].as_ref()) {
+                                Some(v) => Slot::Ref(v),
+                                None => {
+                                    return Err(fail(format!(
+                                        "operand {i} ('{}') has no value",
+                                        self.meta[t.0].name
+                                    )))
+                                }
                             }
-                        },
+                        }
                     };
                     slots.push(slot);
                 }
@@ -343,7 +352,9 @@ impl Interpreter {
                     par: self.par,
                 };
                 step.kernel.run(&mut io).map_err(&fail)?;
-                let Io { ins, outs, pool, .. } = io;
+                let Io {
+                    ins, outs, pool, ..
+                } = io;
                 // Recycle operands the kernel did not consume.
                 for s in ins.slots {
                     if let Slot::Owned(v) = s {
@@ -366,7 +377,10 @@ impl Interpreter {
         Ok(())
     }
 
-    fn collect_outputs(&self, store: &mut [Option<TensorValue>]) -> Result<Vec<TensorValue>, InterpError> {
+    fn collect_outputs(
+        &self,
+        store: &mut [Option<TensorValue>],
+    ) -> Result<Vec<TensorValue>, InterpError> {
         let mut out = Vec::with_capacity(self.outputs.len());
         for (i, &t) in self.outputs.iter().enumerate() {
             let repeated = self.outputs[i + 1..].contains(&t);

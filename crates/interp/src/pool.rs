@@ -44,7 +44,12 @@ impl Pool {
         }
         if self.free.len() >= MAX_FREE {
             // Drop the smallest to keep the big (expensive) ones.
-            if let Some((i, _)) = self.free.iter().enumerate().min_by_key(|(_, b)| b.capacity()) {
+            if let Some((i, _)) = self
+                .free
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, b)| b.capacity())
+            {
                 if self.free[i].capacity() < v.capacity() {
                     self.free.swap_remove(i);
                 } else {

@@ -184,7 +184,8 @@ macro_rules! elem {
         }
     };
 }
-elem!(f32, F32, |pool: &mut crate::pool::Pool, n: usize| pool.alloc(n));
+elem!(f32, F32, |pool: &mut crate::pool::Pool, n: usize| pool
+    .alloc(n));
 elem!(f16, F16);
 elem!(i8, I8);
 elem!(u8, U8);

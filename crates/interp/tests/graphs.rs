@@ -43,7 +43,13 @@ fn conv_add_graph() -> Graph {
     let c = act(&mut g, "c", DType::F32, &[1, 3, 3, 1]);
     let s = act(&mut g, "s", DType::F32, &[1, 3, 3, 1]);
     let y = act(&mut g, "y", DType::F32, &[1, 3, 3, 1]);
-    node(&mut g, "conv", conv(1, Padding::Same, Activation::None), &[Some(x), Some(w), Some(b)], &[c]);
+    node(
+        &mut g,
+        "conv",
+        conv(1, Padding::Same, Activation::None),
+        &[Some(x), Some(w), Some(b)],
+        &[c],
+    );
     node(&mut g, "add", Add::default(), &[Some(c), Some(x)], &[s]);
     node(&mut g, "relu6", Relu6, &[Some(s)], &[y]);
     g.inputs = vec![x];
@@ -59,7 +65,11 @@ fn conv_add_relu6() {
     let out = it.run(vec![f32v(&[1, 3, 3, 1], x.clone())]).unwrap();
     // conv = 1 + neighbourhood sum; + x; clamp to 6.
     let sums = [1.2, 2.1, 1.6, 2.7, 4.5, 3.3, 2.4, 3.9, 2.8];
-    let want: Vec<f32> = sums.iter().zip(&x).map(|(s, x)| (1.0 + s + x).min(6.0)).collect();
+    let want: Vec<f32> = sums
+        .iter()
+        .zip(&x)
+        .map(|(s, x)| (1.0 + s + x).min(6.0))
+        .collect();
     let got = out[0].as_f32().unwrap();
     for (g, w) in got.iter().zip(&want) {
         assert!((g - w).abs() < 1e-5, "{got:?} vs {want:?}");
@@ -67,7 +77,9 @@ fn conv_add_relu6() {
     // Same answer on a second run (recycled buffers) and single-threaded.
     let again = it.run(vec![f32v(&[1, 3, 3, 1], x.clone())]).unwrap();
     assert_eq!(again, out);
-    let seq = Interpreter::new(&g).unwrap().with_parallelism(Parallelism::None);
+    let seq = Interpreter::new(&g)
+        .unwrap()
+        .with_parallelism(Parallelism::None);
     assert_eq!(seq.run(vec![f32v(&[1, 3, 3, 1], x)]).unwrap(), out);
 }
 
@@ -89,21 +101,37 @@ fn input_errors_name_the_input() {
     let it = Interpreter::new(&conv_add_graph()).unwrap();
     assert_eq!(
         it.run(vec![]).unwrap_err(),
-        InterpError::InputCount { expected: 1, got: 0 }
+        InterpError::InputCount {
+            expected: 1,
+            got: 0
+        }
     );
     let e = it
-        .run(vec![TensorValue::new(vec![1, 3, 3, 1], TensorData::I8(vec![0; 9])).unwrap()])
+        .run(vec![TensorValue::new(
+            vec![1, 3, 3, 1],
+            TensorData::I8(vec![0; 9]),
+        )
+        .unwrap()])
         .unwrap_err();
-    assert!(matches!(&e, InterpError::InputType { name, .. } if name == "x"), "{e}");
+    assert!(
+        matches!(&e, InterpError::InputType { name, .. } if name == "x"),
+        "{e}"
+    );
     let e = it.run(vec![f32v(&[1, 9], vec![0.0; 9])]).unwrap_err();
-    assert!(matches!(&e, InterpError::InputShape { name, .. } if name == "x"), "{e}");
+    assert!(
+        matches!(&e, InterpError::InputShape { name, .. } if name == "x"),
+        "{e}"
+    );
     assert!(e.to_string().contains("'x'"));
     // Data inconsistent with its own shape.
     let bad = TensorValue {
         shape: vec![1, 3, 3, 1],
         data: TensorData::F32(vec![0.0; 8]),
     };
-    assert!(matches!(it.run(vec![bad]).unwrap_err(), InterpError::InputShape { .. }));
+    assert!(matches!(
+        it.run(vec![bad]).unwrap_err(),
+        InterpError::InputShape { .. }
+    ));
 }
 
 #[test]
@@ -116,20 +144,32 @@ fn float16_weights_behind_dequantize_are_folded() {
         .flat_map(|v| f16::from_f32(*v).to_le_bytes())
         .collect();
     let w = g.add_tensor(Tensor::constant("w16", DType::F16, vec![2, 2], w16).unwrap());
-    let b16: Vec<u8> = [0.5f32, 1.0].iter().flat_map(|v| f16::from_f32(*v).to_le_bytes()).collect();
+    let b16: Vec<u8> = [0.5f32, 1.0]
+        .iter()
+        .flat_map(|v| f16::from_f32(*v).to_le_bytes())
+        .collect();
     let b = g.add_tensor(Tensor::constant("b16", DType::F16, vec![2], b16).unwrap());
     let wf = act(&mut g, "w", DType::F32, &[2, 2]);
     let bf = act(&mut g, "b", DType::F32, &[2]);
     let y = act(&mut g, "y", DType::F32, &[1, 2]);
     node(&mut g, "dq_w", Dequantize, &[Some(w)], &[wf]);
     node(&mut g, "dq_b", Dequantize, &[Some(b)], &[bf]);
-    node(&mut g, "fc", FullyConnected::default(), &[Some(x), Some(wf), Some(bf)], &[y]);
+    node(
+        &mut g,
+        "fc",
+        FullyConnected::default(),
+        &[Some(x), Some(wf), Some(bf)],
+        &[y],
+    );
     g.inputs = vec![x];
     g.outputs = vec![y];
     let it = Interpreter::new(&g).unwrap();
     assert_eq!(it.num_steps(), 1, "the DEQUANTIZE nodes are folded");
     let out = it.run(vec![f32v(&[1, 2], vec![1.0, 2.0])]).unwrap();
-    assert_eq!(out[0].as_f32().unwrap(), &[1.5 - 4.0 + 0.5, 0.25 + 8.0 + 1.0]);
+    assert_eq!(
+        out[0].as_f32().unwrap(),
+        &[1.5 - 4.0 + 0.5, 0.25 + 8.0 + 1.0]
+    );
 }
 
 #[test]
@@ -137,7 +177,13 @@ fn int8_per_channel_weights_are_dequantized() {
     // CONV 1x1 with int8 weights, per-channel scales [0.5, 0.25] on dim 0.
     let mut g = Graph::default();
     let x = act(&mut g, "x", DType::F32, &[1, 1, 1, 2]);
-    let mut wt = Tensor::constant("w", DType::I8, vec![2, 1, 1, 2], vec![2u8, 4, (-4i8) as u8, 8]).unwrap();
+    let mut wt = Tensor::constant(
+        "w",
+        DType::I8,
+        vec![2, 1, 1, 2],
+        vec![2u8, 4, (-4i8) as u8, 8],
+    )
+    .unwrap();
     wt.quant = Some(QuantParams {
         scale: vec![0.5, 0.25],
         zero_point: vec![0, 0],
@@ -145,10 +191,19 @@ fn int8_per_channel_weights_are_dequantized() {
     });
     let w = g.add_tensor(wt);
     let y = act(&mut g, "y", DType::F32, &[1, 1, 1, 2]);
-    node(&mut g, "conv", conv(1, Padding::Valid, Activation::None), &[Some(x), Some(w), None], &[y]);
+    node(
+        &mut g,
+        "conv",
+        conv(1, Padding::Valid, Activation::None),
+        &[Some(x), Some(w), None],
+        &[y],
+    );
     g.inputs = vec![x];
     g.outputs = vec![y];
-    let out = Interpreter::new(&g).unwrap().run(vec![f32v(&[1, 1, 1, 2], vec![1.0, 1.0])]).unwrap();
+    let out = Interpreter::new(&g)
+        .unwrap()
+        .run(vec![f32v(&[1, 1, 1, 2], vec![1.0, 1.0])])
+        .unwrap();
     // weights [[1, 2], [-1, 2]].
     assert_eq!(out[0].as_f32().unwrap(), &[3.0, 1.0]);
 }
@@ -161,14 +216,28 @@ fn quantize_and_dequantize_round_half_away_and_saturate() {
     qt.quant = Some(QuantParams::per_tensor(0.5, -1));
     let q = g.add_tensor(qt);
     let y = act(&mut g, "y", DType::F32, &[6]);
-    node(&mut g, "quantize", Quantize { to: DType::I8 }, &[Some(x)], &[q]);
+    node(
+        &mut g,
+        "quantize",
+        Quantize { to: DType::I8 },
+        &[Some(x)],
+        &[q],
+    );
     node(&mut g, "dequantize", Dequantize, &[Some(q)], &[y]);
     g.inputs = vec![x];
     g.outputs = vec![q, y];
     let it = Interpreter::new(&g).unwrap();
-    let out = it.run(vec![f32v(&[6], vec![0.25, -0.25, 0.75, 100.0, -100.0, 0.0])]).unwrap();
+    let out = it
+        .run(vec![f32v(
+            &[6],
+            vec![0.25, -0.25, 0.75, 100.0, -100.0, 0.0],
+        )])
+        .unwrap();
     assert_eq!(out[0].data, TensorData::I8(vec![0, -2, 1, 127, -128, -1]));
-    assert_eq!(out[1].as_f32().unwrap(), &[0.5, -0.5, 1.0, 64.0, -63.5, 0.0]);
+    assert_eq!(
+        out[1].as_f32().unwrap(),
+        &[0.5, -0.5, 1.0, 64.0, -63.5, 0.0]
+    );
 }
 
 #[test]
@@ -198,7 +267,10 @@ fn inconsistent_stored_shape_is_a_prepare_error() {
     let y = g.outputs[0];
     g.tensor_mut(y).shape = vec![1, 9];
     let e = Interpreter::new(&g).unwrap_err();
-    assert!(matches!(&e, InterpError::Prepare { node, .. } if node == "relu6"), "{e}");
+    assert!(
+        matches!(&e, InterpError::Prepare { node, .. } if node == "relu6"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -214,7 +286,15 @@ fn flatten_pattern_shape_slice_pack_reshape() {
     let minus1 = i32c(&mut g, "minus1", &[], &[-1]);
     let target = act(&mut g, "target", DType::I32, &[2]);
     let y = act(&mut g, "y", DType::F32, &[1, 12]);
-    node(&mut g, "shape", Shape { out_type: DType::I32 }, &[Some(x)], &[shp]);
+    node(
+        &mut g,
+        "shape",
+        Shape {
+            out_type: DType::I32,
+        },
+        &[Some(x)],
+        &[shp],
+    );
     node(
         &mut g,
         "slice",
@@ -225,8 +305,20 @@ fn flatten_pattern_shape_slice_pack_reshape() {
         &[Some(shp), Some(begin), Some(end), Some(strides)],
         &[batch],
     );
-    node(&mut g, "pack", Pack { axis: 0 }, &[Some(batch), Some(minus1)], &[target]);
-    node(&mut g, "reshape", Reshape { new_shape: None }, &[Some(x), Some(target)], &[y]);
+    node(
+        &mut g,
+        "pack",
+        Pack { axis: 0 },
+        &[Some(batch), Some(minus1)],
+        &[target],
+    );
+    node(
+        &mut g,
+        "reshape",
+        Reshape { new_shape: None },
+        &[Some(x), Some(target)],
+        &[y],
+    );
     g.inputs = vec![x];
     g.outputs = vec![y];
     let it = Interpreter::new(&g).unwrap();
@@ -248,7 +340,10 @@ fn values_still_needed_are_not_overwritten_in_place() {
     node(&mut g, "add", Add::default(), &[Some(a), Some(a)], &[b]);
     g.inputs = vec![x];
     g.outputs = vec![x, a, b, a];
-    let out = Interpreter::new(&g).unwrap().run(vec![f32v(&[3], vec![-1.0, 2.0, -3.0])]).unwrap();
+    let out = Interpreter::new(&g)
+        .unwrap()
+        .run(vec![f32v(&[3], vec![-1.0, 2.0, -3.0])])
+        .unwrap();
     assert_eq!(out[0].as_f32().unwrap(), &[-1.0, 2.0, -3.0]);
     assert_eq!(out[1].as_f32().unwrap(), &[0.0, 2.0, 0.0]);
     assert_eq!(out[2].as_f32().unwrap(), &[0.0, 4.0, 0.0]);
@@ -288,7 +383,13 @@ fn pool_mean_softmax_pad_concat_transpose() {
         &[Some(x)],
         &[ap],
     );
-    node(&mut g, "mean", Mean { keep_dims: false }, &[Some(x), Some(axes)], &[mn]);
+    node(
+        &mut g,
+        "mean",
+        Mean { keep_dims: false },
+        &[Some(x), Some(axes)],
+        &[mn],
+    );
     node(&mut g, "pad", Pad, &[Some(mp), Some(pads)], &[pd]);
     node(
         &mut g,
@@ -300,14 +401,29 @@ fn pool_mean_softmax_pad_concat_transpose() {
         &[Some(pd), Some(ap)],
         &[cat],
     );
-    node(&mut g, "softmax", Softmax { beta: 1.0 }, &[Some(cat)], &[sm]);
-    node(&mut g, "transpose", Transpose, &[Some(x), Some(perm)], &[tr]);
+    node(
+        &mut g,
+        "softmax",
+        Softmax { beta: 1.0 },
+        &[Some(cat)],
+        &[sm],
+    );
+    node(
+        &mut g,
+        "transpose",
+        Transpose,
+        &[Some(x), Some(perm)],
+        &[tr],
+    );
     g.inputs = vec![x];
     g.outputs = vec![mp, ap, mn, cat, sm, tr];
     let it = Interpreter::new(&g).unwrap();
     // x[h][w][c]: c0 = 1, 2, 3, 4; c1 = 10, 20, 30, 40.
     let out = it
-        .run(vec![f32v(&[1, 2, 2, 2], vec![1.0, 10.0, 2.0, 20.0, 3.0, 30.0, 4.0, 40.0])])
+        .run(vec![f32v(
+            &[1, 2, 2, 2],
+            vec![1.0, 10.0, 2.0, 20.0, 3.0, 30.0, 4.0, 40.0],
+        )])
         .unwrap();
     assert_eq!(out[0].as_f32().unwrap(), &[4.0, 40.0]);
     assert_eq!(out[1].as_f32().unwrap(), &[2.5, 25.0]);
@@ -315,7 +431,10 @@ fn pool_mean_softmax_pad_concat_transpose() {
     assert_eq!(out[3].as_f32().unwrap(), &[0.0, 4.0, 40.0, 2.5, 25.0]);
     let s = out[4].as_f32().unwrap();
     assert!((s.iter().sum::<f32>() - 1.0).abs() < 1e-6 && (s[2] - 1.0).abs() < 1e-6);
-    assert_eq!(out[5].as_f32().unwrap(), &[1.0, 2.0, 3.0, 4.0, 10.0, 20.0, 30.0, 40.0]);
+    assert_eq!(
+        out[5].as_f32().unwrap(),
+        &[1.0, 2.0, 3.0, 4.0, 10.0, 20.0, 30.0, 40.0]
+    );
 }
 
 #[test]
@@ -378,7 +497,10 @@ fn constant_and_input_graph_outputs() {
     let c = f32c(&mut g, "c", &[2], &[7.0, 8.0]);
     g.inputs = vec![x];
     g.outputs = vec![c, x];
-    let out = Interpreter::new(&g).unwrap().run(vec![f32v(&[2], vec![1.0, 2.0])]).unwrap();
+    let out = Interpreter::new(&g)
+        .unwrap()
+        .run(vec![f32v(&[2], vec![1.0, 2.0])])
+        .unwrap();
     assert_eq!(out[0].as_f32().unwrap(), &[7.0, 8.0]);
     assert_eq!(out[1].as_f32().unwrap(), &[1.0, 2.0]);
 }
@@ -387,5 +509,14 @@ fn constant_and_input_graph_outputs() {
 fn invalid_graph_is_rejected() {
     let mut g = conv_add_graph();
     g.nodes[0].inputs[0] = Some(TensorId(99));
-    assert!(matches!(Interpreter::new(&g).unwrap_err(), InterpError::Graph(_)));
+    assert!(matches!(
+        Interpreter::new(&g).unwrap_err(),
+        InterpError::Graph(_)
+    ));
+}
+
+#[test]
+fn interpreter_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Interpreter>();
 }

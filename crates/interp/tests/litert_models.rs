@@ -21,7 +21,8 @@ const TOLERANCE: f64 = 1e-5;
 fn cache_dir() -> PathBuf {
     match std::env::var_os("EDGEQUANT_CACHE") {
         Some(d) => PathBuf::from(d),
-        None => PathBuf::from(std::env::var_os("HOME").expect("HOME is not set")).join(".cache/edgequant"),
+        None => PathBuf::from(std::env::var_os("HOME").expect("HOME is not set"))
+            .join(".cache/edgequant"),
     }
 }
 
@@ -30,7 +31,11 @@ fn python() -> PathBuf {
         Some(p) => PathBuf::from(p),
         None => cache_dir().join("venv/bin/python"),
     };
-    assert!(p.exists(), "Python venv {} is missing: run scripts/setup", p.display());
+    assert!(
+        p.exists(),
+        "Python venv {} is missing: run scripts/setup",
+        p.display()
+    );
     p
 }
 
@@ -40,7 +45,11 @@ fn repo_root() -> PathBuf {
 
 fn model_path(stem: &str) -> PathBuf {
     let p = cache_dir().join("models").join(format!("{stem}.tflite"));
-    assert!(p.exists(), "model {} is missing: run scripts/setup", p.display());
+    assert!(
+        p.exists(),
+        "model {} is missing: run scripts/setup",
+        p.display()
+    );
     p
 }
 
@@ -103,14 +112,23 @@ fn check_model(stem: &str, resolvers: &[&str]) {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("litert-{stem}"));
     std::fs::create_dir_all(&dir).expect("create temp dir");
     let tests_py = repo_root().join("tests-py");
-    run_py(&[tests_py.join("make_inputs.py").as_os_str(), model.as_os_str(), dir.as_os_str()]);
+    run_py(&[
+        tests_py.join("make_inputs.py").as_os_str(),
+        model.as_os_str(),
+        dir.as_os_str(),
+    ]);
     let in0 = dir.join("in0.npy");
     let bytes = std::fs::read(&model).expect("read model");
-    let graph = edgequant_tflite::read_model(&bytes).expect("read .tflite").graph;
+    let graph = edgequant_tflite::read_model(&bytes)
+        .expect("read .tflite")
+        .graph;
     let interp = Interpreter::new(&graph).expect("prepare");
     let (shape, data) = npy_f32(&std::fs::read(&in0).expect("read in0.npy"));
     let outputs = interp
-        .run(vec![TensorValue { shape, data: TensorData::F32(data) }])
+        .run(vec![TensorValue {
+            shape,
+            data: TensorData::F32(data),
+        }])
         .expect("run");
     let mut failures = Vec::new();
     let mut refs = Vec::new();
@@ -147,7 +165,10 @@ fn check_model(stem: &str, resolvers: &[&str]) {
             }
         }
     }
-    assert!(failures.is_empty(), "{stem}: relative L2 error above {TOLERANCE:e}: {failures:?}");
+    assert!(
+        failures.is_empty(),
+        "{stem}: relative L2 error above {TOLERANCE:e}: {failures:?}"
+    );
 }
 
 #[test]

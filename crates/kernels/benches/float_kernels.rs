@@ -116,7 +116,11 @@ fn bench_depthwise(c: &mut Criterion) {
 
 fn bench_fc(c: &mut Criterion) {
     let mut g = c.benchmark_group("fully_connected");
-    for (name, rows, i, o) in [("672_to_63", 1, 672, 63), ("1024_to_1000", 1, 1024, 1000), ("b32_256_to_256", 32, 256, 256)] {
+    for (name, rows, i, o) in [
+        ("672_to_63", 1, 672, 63),
+        ("1024_to_1000", 1, 1024, 1000),
+        ("b32_256_to_256", 32, 256, 256),
+    ] {
         let w = FullyConnectedWeights::pack(&data(o * i, 1), o, i, Some(&data(o, 2))).unwrap();
         let x = data(rows * i, 3);
         let mut out = vec![0.0; rows * o];

@@ -54,6 +54,7 @@ pub(crate) fn is_trivial_transpose(shape: &[usize], perm: &[usize]) -> bool {
     moved.windows(2).all(|w| w[0] < w[1])
 }
 
+#[cfg(test)]
 /// For each output element of `shape` transposed by `perm` (output dim `i` = input dim
 /// `perm[i]`), the flat index of the input element.
 pub(crate) fn transpose_index(shape: &[usize], perm: &[usize]) -> Vec<usize> {
@@ -71,6 +72,46 @@ pub(crate) fn transpose_index(shape: &[usize], perm: &[usize]) -> Vec<usize> {
     for _ in 0..n {
         out.push(off);
         for d in (0..rank).rev() {
+            idx[d] += 1;
+            off += strides[d];
+            if idx[d] < out_shape[d] {
+                break;
+            }
+            off -= strides[d] * out_shape[d];
+            idx[d] = 0;
+        }
+    }
+    out
+}
+
+/// `data` (row-major, `shape`) transposed by `perm` (output dim `i` = input dim `perm[i]`),
+/// without materializing an index table.
+pub(crate) fn transpose_data<T: Copy>(data: &[T], shape: &[usize], perm: &[usize]) -> Vec<T> {
+    let rank = shape.len();
+    let mut in_strides = vec![1usize; rank];
+    for i in (0..rank.saturating_sub(1)).rev() {
+        in_strides[i] = in_strides[i + 1] * shape[i + 1];
+    }
+    let out_shape: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
+    let strides: Vec<usize> = perm.iter().map(|&p| in_strides[p]).collect();
+    let n: usize = out_shape.iter().product();
+    let mut out = Vec::with_capacity(n);
+    if n == 0 {
+        return out;
+    }
+    let mut idx = vec![0usize; rank];
+    let mut off = 0usize;
+    // The innermost output dim is copied in a tight loop.
+    let (inner, inner_stride) = match rank {
+        0 => (1, 0),
+        _ => (out_shape[rank - 1], strides[rank - 1]),
+    };
+    let outer = n / inner.max(1);
+    for _ in 0..outer {
+        for k in 0..inner {
+            out.push(data[off + k * inner_stride]);
+        }
+        for d in (0..rank.saturating_sub(1)).rev() {
             idx[d] += 1;
             off += strides[d];
             if idx[d] < out_shape[d] {
@@ -118,5 +159,11 @@ mod tests {
         assert_eq!(after_removing(&NHWC, &[2, 3]), vec![0, 1]);
         assert_eq!(after_removing(&NHWC, &[0]), vec![1, 2, 0]);
         assert_eq!(transpose_index(&[2, 3], &[1, 0]), vec![0, 3, 1, 4, 2, 5]);
+        let v: Vec<usize> = (0..24).collect();
+        for p in [[0, 2, 3, 1], [3, 2, 1, 0], [1, 0, 3, 2]] {
+            let want: Vec<usize> = transpose_index(&[2, 3, 1, 4], &p);
+            assert_eq!(transpose_data(&v, &[2, 3, 1, 4], &p), want);
+        }
+        assert_eq!(transpose_data(&[7], &[], &[]), vec![7]);
     }
 }

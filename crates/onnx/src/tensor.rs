@@ -131,11 +131,14 @@ impl Const {
 
     /// The same data with the dims permuted: output dim `i` is input dim `perm[i]`.
     pub fn permuted(&self, perm: &[usize]) -> Const {
-        let idx = layout::transpose_index(&self.shape, perm);
         let shape = perm.iter().map(|&p| self.shape[p]).collect();
-        let data = match &self.data {
-            Data::F(v) => Data::F(idx.iter().map(|&i| v[i]).collect()),
-            Data::I(v) => Data::I(idx.iter().map(|&i| v[i]).collect()),
+        let data = if layout::is_identity(perm) {
+            self.data.clone()
+        } else {
+            match &self.data {
+                Data::F(v) => Data::F(layout::transpose_data(v, &self.shape, perm)),
+                Data::I(v) => Data::I(layout::transpose_data(v, &self.shape, perm)),
+            }
         };
         Const {
             dtype: self.dtype,

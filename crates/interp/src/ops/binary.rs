@@ -17,7 +17,11 @@ struct BinaryKernel {
 }
 
 /// Prepares a float binary op with fused `activation`.
-pub(super) fn prepare(ctx: &Ctx<'_>, op: BinaryOp, activation: Activation) -> Result<Box<dyn Kernel>, InterpError> {
+pub(super) fn prepare(
+    ctx: &Ctx<'_>,
+    op: BinaryOp,
+    activation: Activation,
+) -> Result<Box<dyn Kernel>, InterpError> {
     let a = ctx.float_input(0)?;
     let b = ctx.float_input(1)?;
     let out = ctx.float_output(0)?;
@@ -40,13 +44,27 @@ impl Kernel for BinaryKernel {
             None
         };
         if let Some(a) = out.as_mut() {
-            binary_assign_lhs(self.op, a, &self.out_shape, io.ins.f32(1)?, &self.b_shape, self.clamp)
-                .map_err(kerr)?;
+            binary_assign_lhs(
+                self.op,
+                a,
+                &self.out_shape,
+                io.ins.f32(1)?,
+                &self.b_shape,
+                self.clamp,
+            )
+            .map_err(kerr)?;
         } else if self.b_shape == self.out_shape {
             out = io.ins.take_f32(1);
             if let Some(b) = out.as_mut() {
-                binary_assign_rhs(self.op, io.ins.f32(0)?, &self.a_shape, b, &self.out_shape, self.clamp)
-                    .map_err(kerr)?;
+                binary_assign_rhs(
+                    self.op,
+                    io.ins.f32(0)?,
+                    &self.a_shape,
+                    b,
+                    &self.out_shape,
+                    self.clamp,
+                )
+                .map_err(kerr)?;
             }
         }
         let mut out = match out {

@@ -23,7 +23,10 @@ impl Prepare for Concatenation {
         for i in 0..ctx.node.inputs.len() {
             let t = ctx.input(i)?;
             if t.dtype != out.dtype {
-                return Err(ctx.err(format!("operand '{}' is {}, output is {}", t.name, t.dtype, out.dtype)));
+                return Err(ctx.err(format!(
+                    "operand '{}' is {}, output is {}",
+                    t.name, t.dtype, out.dtype
+                )));
             }
             ctx.same_quant(i, 0)?;
             shapes.push(t.shape.clone());

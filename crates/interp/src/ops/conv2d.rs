@@ -21,7 +21,10 @@ impl Prepare for Conv2d {
         let [o, kh, kw, i] = nhwc(ctx, w)?;
         let [_, oh, ow, oc] = nhwc(ctx, out)?;
         if i == 0 || c % i != 0 || oc != o {
-            return Err(ctx.err(format!("input {:?} and weights {:?} do not match", x.shape, w.shape)));
+            return Err(ctx.err(format!(
+                "input {:?} and weights {:?} do not match",
+                x.shape, w.shape
+            )));
         }
         let wy = self
             .padding
@@ -56,8 +59,8 @@ impl Prepare for Conv2d {
             Some(_) => Some(ctx.require_const_f32(2, "bias")?),
             None => None,
         };
-        let weights =
-            Conv2dWeights::pack(&params, &wv, bias.as_deref()).map_err(|e| ctx.err(e.to_string()))?;
+        let weights = Conv2dWeights::pack(&params, &wv, bias.as_deref())
+            .map_err(|e| ctx.err(e.to_string()))?;
         Ok(Box::new(Conv2dKernel {
             params,
             weights,
@@ -75,7 +78,14 @@ impl Kernel for Conv2dKernel {
     fn run(&self, io: &mut Io<'_>) -> Result<(), String> {
         let n = self.params.output_len().map_err(kerr)?;
         let mut out = io.pool.alloc(n);
-        conv2d(&self.params, &self.weights, io.ins.f32(0)?, &mut out, io.par).map_err(kerr)?;
+        conv2d(
+            &self.params,
+            &self.weights,
+            io.ins.f32(0)?,
+            &mut out,
+            io.par,
+        )
+        .map_err(kerr)?;
         apply_tanh(&mut out, self.tanh);
         io.set_f32(0, &self.out_shape, out);
         Ok(())

@@ -22,7 +22,10 @@ impl Prepare for DepthwiseConv2d {
         let [one, kh, kw, wc] = nhwc(ctx, w)?;
         let [_, oh, ow, oc] = nhwc(ctx, out)?;
         if one != 1 || c == 0 || wc % c != 0 || oc != wc {
-            return Err(ctx.err(format!("input {:?} and weights {:?} do not match", x.shape, w.shape)));
+            return Err(ctx.err(format!(
+                "input {:?} and weights {:?} do not match",
+                x.shape, w.shape
+            )));
         }
         let wy = self
             .padding

@@ -19,7 +19,10 @@ impl Prepare for Dequantize {
             DType::F16 => {}
             DType::I8 | DType::U8 | DType::I16 | DType::I32 => {
                 let q = x.quant.as_ref().ok_or_else(|| {
-                    ctx.err(format!("input '{}' ({}) has no quantization parameters", x.name, x.dtype))
+                    ctx.err(format!(
+                        "input '{}' ({}) has no quantization parameters",
+                        x.name, x.dtype
+                    ))
                 })?;
                 q.validate(&x.name, x.dtype, &x.shape)?;
             }

@@ -45,7 +45,8 @@ impl Kernel for FullyConnectedKernel {
 
     fn run(&self, io: &mut Io<'_>) -> Result<(), String> {
         let mut out = io.pool.alloc(self.out_len);
-        fully_connected(&self.weights, io.ins.f32(0)?, &mut out, self.clamp, io.par).map_err(kerr)?;
+        fully_connected(&self.weights, io.ins.f32(0)?, &mut out, self.clamp, io.par)
+            .map_err(kerr)?;
         apply_tanh(&mut out, self.tanh);
         io.set_f32(0, &self.out_shape, out);
         Ok(())

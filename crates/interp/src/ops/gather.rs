@@ -22,7 +22,10 @@ impl Prepare for Gather {
         let out = ctx.output(0)?;
         ctx.same_quant(0, 0)?;
         if !matches!(i.dtype, DType::I32 | DType::I64) {
-            return Err(ctx.err(format!("indices '{}' must be int32 or int64, got {}", i.name, i.dtype)));
+            return Err(ctx.err(format!(
+                "indices '{}' must be int32 or int64, got {}",
+                i.name, i.dtype
+            )));
         }
         Ok(Box::new(GatherKernel {
             dtype: p.dtype,
@@ -37,7 +40,12 @@ impl Prepare for Gather {
 impl Kernel for GatherKernel {
     fn run(&self, io: &mut Io<'_>) -> Result<(), String> {
         let idx: Vec<i64> = match self.index_dtype {
-            DType::I32 => io.ins.typed::<i32>(1)?.iter().map(|&v| i64::from(v)).collect(),
+            DType::I32 => io
+                .ins
+                .typed::<i32>(1)?
+                .iter()
+                .map(|&v| i64::from(v))
+                .collect(),
             _ => io.ins.typed::<i64>(1)?.to_vec(),
         };
         let n = self.out_shape.iter().product();

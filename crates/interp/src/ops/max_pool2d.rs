@@ -18,8 +18,12 @@ pub(super) fn pool_params(
     let out = ctx.float_output(0)?;
     let [n, h, w, c] = nhwc(ctx, x)?;
     let [_, oh, ow, _] = nhwc(ctx, out)?;
-    let wy = padding.window(0, h, filter[0], stride[0], 1).map_err(|e| ctx.err(e))?;
-    let wx = padding.window(1, w, filter[1], stride[1], 1).map_err(|e| ctx.err(e))?;
+    let wy = padding
+        .window(0, h, filter[0], stride[0], 1)
+        .map_err(|e| ctx.err(e))?;
+    let wx = padding
+        .window(1, w, filter[1], stride[1], 1)
+        .map_err(|e| ctx.err(e))?;
     let (clamp, tanh) = fused(activation);
     let p = Pool2dParams {
         batch: n,

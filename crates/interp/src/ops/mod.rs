@@ -288,9 +288,16 @@ pub(crate) fn to_f32(v: &TensorValue, q: Option<&QuantParams>) -> Result<Vec<f32
         f(q, &mut out).map_err(|e| e.to_string())?;
         Ok(out)
     };
-    fn go<T: kf::QuantInt>(x: &[T], shape: &[usize], q: &QuantParams, out: &mut [f32]) -> edgequant_kernels::Result<()> {
+    fn go<T: kf::QuantInt>(
+        x: &[T],
+        shape: &[usize],
+        q: &QuantParams,
+        out: &mut [f32],
+    ) -> edgequant_kernels::Result<()> {
         match (q.axis, q.is_per_tensor()) {
-            (Some(axis), false) => kf::dequantize_per_channel(x, shape, axis, &q.scale, &q.zero_point, out),
+            (Some(axis), false) => {
+                kf::dequantize_per_channel(x, shape, axis, &q.scale, &q.zero_point, out)
+            }
             _ => kf::dequantize(x, q.scale[0], q.zero_point[0], out),
         }
     }
@@ -301,7 +308,10 @@ pub(crate) fn to_f32(v: &TensorValue, q: Option<&QuantParams>) -> Result<Vec<f32
         TensorData::U8(x) => deq(&|q, o| go(x, &v.shape, q, o)),
         TensorData::I16(x) => deq(&|q, o| go(x, &v.shape, q, o)),
         TensorData::I32(x) => deq(&|q, o| go(x, &v.shape, q, o)),
-        other => Err(format!("{} constants cannot feed a float op", other.dtype())),
+        other => Err(format!(
+            "{} constants cannot feed a float op",
+            other.dtype()
+        )),
     }
 }
 
@@ -325,8 +335,12 @@ pub(crate) fn apply_tanh(data: &mut [f32], tanh: bool) {
 
 /// A rank-4 shape as an array.
 pub(crate) fn nhwc(ctx: &Ctx<'_>, t: &Tensor) -> Result<[usize; 4], InterpError> {
-    <[usize; 4]>::try_from(t.shape.as_slice())
-        .map_err(|_| ctx.err(format!("'{}' must be rank 4 (NHWC), got {:?}", t.name, t.shape)))
+    <[usize; 4]>::try_from(t.shape.as_slice()).map_err(|_| {
+        ctx.err(format!(
+            "'{}' must be rank 4 (NHWC), got {:?}",
+            t.name, t.shape
+        ))
+    })
 }
 
 /// Maps a kernel error into the node-level error string.

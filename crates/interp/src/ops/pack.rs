@@ -22,7 +22,10 @@ impl Prepare for Pack {
         for i in 0..ctx.node.inputs.len() {
             let t = ctx.input(i)?;
             if t.dtype != out.dtype || t.shape != first.shape {
-                return Err(ctx.err(format!("operand '{}' does not match the first operand", t.name)));
+                return Err(ctx.err(format!(
+                    "operand '{}' does not match the first operand",
+                    t.name
+                )));
             }
             ctx.same_quant(i, 0)?;
         }

@@ -40,16 +40,20 @@ impl Prepare for Pad {
         let pads = pad_amounts(&refs, x.shape.len()).map_err(|e| ctx.err(e))?;
         let value = match ctx.opt_input(2) {
             Some(t) => {
-                let v = ctx
-                    .const_value(2)
-                    .ok_or_else(|| ctx.unsupported(format!("pad value '{}' must be a constant", t.name)))?;
+                let v = ctx.const_value(2).ok_or_else(|| {
+                    ctx.unsupported(format!("pad value '{}' must be a constant", t.name))
+                })?;
                 if v.dtype() != x.dtype || v.data.len() != 1 {
                     return Err(ctx.err(format!("pad value must be one {} element", x.dtype)));
                 }
                 v.data.clone()
             }
             None => {
-                let zp = out.quant.as_ref().filter(|_| !x.dtype.is_float()).map_or(0, |q| q.zero_point[0]);
+                let zp = out
+                    .quant
+                    .as_ref()
+                    .filter(|_| !x.dtype.is_float())
+                    .map_or(0, |q| q.zero_point[0]);
                 scalar(x.dtype, zp as f64)
             }
         };

@@ -2,8 +2,8 @@
 
 use super::{binary, Ctx, Kernel, Prepare};
 use crate::InterpError;
-use edgequant_ir::Activation;
 use edgequant_ir::ops::Pow;
+use edgequant_ir::Activation;
 use edgequant_kernels::float::BinaryOp;
 
 impl Prepare for Pow {

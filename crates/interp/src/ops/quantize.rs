@@ -27,7 +27,10 @@ impl Prepare for Quantize {
             return Err(ctx.unsupported(format!("cannot quantize to {}", out.dtype)));
         }
         let q = out.quant.clone().ok_or_else(|| {
-            ctx.err(format!("output '{}' has no quantization parameters", out.name))
+            ctx.err(format!(
+                "output '{}' has no quantization parameters",
+                out.name
+            ))
         })?;
         q.validate(&out.name, out.dtype, &out.shape)?;
         Ok(Box::new(QuantizeKernel {

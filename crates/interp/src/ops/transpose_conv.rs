@@ -28,8 +28,14 @@ impl Prepare for TransposeConv {
         }
         // TFLite resolves the padding against the output size (as if the output were a
         // convolution's input).
-        let wy = self.padding.window(0, oh, kh, self.stride[0], 1).map_err(|e| ctx.err(e))?;
-        let wx = self.padding.window(1, ow, kw, self.stride[1], 1).map_err(|e| ctx.err(e))?;
+        let wy = self
+            .padding
+            .window(0, oh, kh, self.stride[0], 1)
+            .map_err(|e| ctx.err(e))?;
+        let wx = self
+            .padding
+            .window(1, ow, kw, self.stride[1], 1)
+            .map_err(|e| ctx.err(e))?;
         let (clamp, tanh) = fused(self.activation);
         let params = TransposeConvParams {
             batch: n,
@@ -71,8 +77,14 @@ impl Kernel for TransposeConvKernel {
     fn run(&self, io: &mut Io<'_>) -> Result<(), String> {
         let n = self.params.output_len().map_err(kerr)?;
         let mut out = io.pool.alloc(n);
-        transpose_conv(&self.params, &self.weights, io.ins.f32(2)?, &mut out, io.par)
-            .map_err(kerr)?;
+        transpose_conv(
+            &self.params,
+            &self.weights,
+            io.ins.f32(2)?,
+            &mut out,
+            io.par,
+        )
+        .map_err(kerr)?;
         apply_tanh(&mut out, self.tanh);
         io.set_f32(0, &self.out_shape, out);
         Ok(())

@@ -22,10 +22,20 @@ pub fn batch_matmul_dims(
         return Err(format!("operands must have rank >= 2, got {x:?} and {y:?}"));
     }
     let (xr, yr) = (x.len(), y.len());
-    let (m, k) = if adj_x { (x[xr - 1], x[xr - 2]) } else { (x[xr - 2], x[xr - 1]) };
-    let (k2, n) = if adj_y { (y[yr - 1], y[yr - 2]) } else { (y[yr - 2], y[yr - 1]) };
+    let (m, k) = if adj_x {
+        (x[xr - 1], x[xr - 2])
+    } else {
+        (x[xr - 2], x[xr - 1])
+    };
+    let (k2, n) = if adj_y {
+        (y[yr - 1], y[yr - 2])
+    } else {
+        (y[yr - 2], y[yr - 1])
+    };
     if k != k2 {
-        return Err(format!("inner dims differ: {x:?} and {y:?} (adj_x {adj_x}, adj_y {adj_y})"));
+        return Err(format!(
+            "inner dims differ: {x:?} and {y:?} (adj_x {adj_x}, adj_y {adj_y})"
+        ));
     }
     let batch = broadcast_shapes(&x[..xr - 2], &y[..yr - 2])?;
     Ok((batch, m, k, n))

@@ -19,7 +19,11 @@ impl OpDef for Gather {
             return Err(format!("indices must be int32 or int64, got {}", i.dtype));
         }
         if self.axis >= p.shape.len() {
-            return Err(format!("axis {} out of range for rank {}", self.axis, p.shape.len()));
+            return Err(format!(
+                "axis {} out of range for rank {}",
+                self.axis,
+                p.shape.len()
+            ));
         }
         let mut shape = p.shape[..self.axis].to_vec();
         shape.extend_from_slice(&i.shape);

@@ -53,7 +53,11 @@ pub fn average_pool2d_ref(p: &Pool2dParams, input: &[f32], output: &mut [f32]) -
                             count += 1;
                         }
                     }
-                    let avg = if count == 0 { 0.0 } else { total / count as f32 };
+                    let avg = if count == 0 {
+                        0.0
+                    } else {
+                        total / count as f32
+                    };
                     output[((b * p.out_h + oy) * p.out_w + ox) * p.channels + ch] =
                         p.clamp.apply(avg);
                 }
@@ -74,8 +78,19 @@ mod tests {
         // 1x2x2x1 input [1, 2, 3, 4], 3x3 filter, stride 1, pad 1 (SAME): every window holds
         // the whole input → average 2.5 everywhere (not 10/9).
         let p = Pool2dParams {
-            batch: 1, in_h: 2, in_w: 2, channels: 1, out_h: 2, out_w: 2, filter_h: 3,
-            filter_w: 3, stride_h: 1, stride_w: 1, pad_top: 1, pad_left: 1, clamp: Clamp::NONE,
+            batch: 1,
+            in_h: 2,
+            in_w: 2,
+            channels: 1,
+            out_h: 2,
+            out_w: 2,
+            filter_h: 3,
+            filter_w: 3,
+            stride_h: 1,
+            stride_w: 1,
+            pad_top: 1,
+            pad_left: 1,
+            clamp: Clamp::NONE,
         };
         let mut out = [0.0; 4];
         average_pool2d(&p, &[1.0, 2.0, 3.0, 4.0], &mut out).unwrap();

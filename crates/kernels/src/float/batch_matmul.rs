@@ -13,15 +13,35 @@ struct Plan {
     y_offsets: Vec<usize>,
 }
 
-fn plan(x_shape: &[usize], y_shape: &[usize], adj_x: bool, adj_y: bool, x_len: usize, y_len: usize, out_len: usize) -> Result<Plan> {
+fn plan(
+    x_shape: &[usize],
+    y_shape: &[usize],
+    adj_x: bool,
+    adj_y: bool,
+    x_len: usize,
+    y_len: usize,
+    out_len: usize,
+) -> Result<Plan> {
     if x_shape.len() < 2 || y_shape.len() < 2 {
-        return invalid(format!("batch_matmul: operands must have rank >= 2, got {x_shape:?} and {y_shape:?}"));
+        return invalid(format!(
+            "batch_matmul: operands must have rank >= 2, got {x_shape:?} and {y_shape:?}"
+        ));
     }
     let (xr, yr) = (x_shape.len(), y_shape.len());
-    let (m, k) = if adj_x { (x_shape[xr - 1], x_shape[xr - 2]) } else { (x_shape[xr - 2], x_shape[xr - 1]) };
-    let (k2, n) = if adj_y { (y_shape[yr - 1], y_shape[yr - 2]) } else { (y_shape[yr - 2], y_shape[yr - 1]) };
+    let (m, k) = if adj_x {
+        (x_shape[xr - 1], x_shape[xr - 2])
+    } else {
+        (x_shape[xr - 2], x_shape[xr - 1])
+    };
+    let (k2, n) = if adj_y {
+        (y_shape[yr - 1], y_shape[yr - 2])
+    } else {
+        (y_shape[yr - 2], y_shape[yr - 1])
+    };
     if k != k2 {
-        return invalid(format!("batch_matmul: inner dims differ for {x_shape:?} and {y_shape:?}"));
+        return invalid(format!(
+            "batch_matmul: inner dims differ for {x_shape:?} and {y_shape:?}"
+        ));
     }
     check_len("batch_matmul x", x_len, numel(x_shape)?)?;
     check_len("batch_matmul y", y_len, numel(y_shape)?)?;
@@ -39,7 +59,11 @@ fn plan(x_shape: &[usize], y_shape: &[usize], adj_x: bool, adj_y: bool, x_len: u
             (a, b) if a == b => a,
             (1, b) => b,
             (a, 1) => a,
-            _ => return invalid(format!("batch_matmul: batch dims of {x_shape:?} and {y_shape:?} do not broadcast")),
+            _ => {
+                return invalid(format!(
+                    "batch_matmul: batch dims of {x_shape:?} and {y_shape:?} do not broadcast"
+                ))
+            }
         });
     }
     let count = numel(&batch)?;
@@ -67,7 +91,13 @@ fn plan(x_shape: &[usize], y_shape: &[usize], adj_x: bool, adj_y: bool, x_len: u
         x_offsets.push(xo);
         y_offsets.push(yo);
     }
-    Ok(Plan { m, k, n, x_offsets, y_offsets })
+    Ok(Plan {
+        m,
+        k,
+        n,
+        x_offsets,
+        y_offsets,
+    })
 }
 
 /// A `rows × cols` row-major matrix transposed.
@@ -113,7 +143,19 @@ pub fn batch_matmul(
         } else {
             yb
         };
-        matmul(m, n, k, a, k, bm, n, &mut out[b * m * n..(b + 1) * m * n], n, false, par)?;
+        matmul(
+            m,
+            n,
+            k,
+            a,
+            k,
+            bm,
+            n,
+            &mut out[b * m * n..(b + 1) * m * n],
+            n,
+            false,
+            par,
+        )?;
     }
     Ok(())
 }
@@ -135,8 +177,16 @@ pub fn batch_matmul_ref(
             for j in 0..n {
                 let mut acc = 0.0f32;
                 for kk in 0..k {
-                    let a = if adj_x { x[xo + kk * m + i] } else { x[xo + i * k + kk] };
-                    let c = if adj_y { y[yo + j * k + kk] } else { y[yo + kk * n + j] };
+                    let a = if adj_x {
+                        x[xo + kk * m + i]
+                    } else {
+                        x[xo + i * k + kk]
+                    };
+                    let c = if adj_y {
+                        y[yo + j * k + kk]
+                    } else {
+                        y[yo + kk * n + j]
+                    };
                     acc += a * c;
                 }
                 out[b * m * n + i * n + j] = acc;
@@ -167,8 +217,26 @@ mod tests {
         }
         // [[1,2],[3,4]] · [[5],[6]] = [[17],[39]]
         let mut o = [0.0; 2];
-        batch_matmul_ref(&[1.0, 2.0, 3.0, 4.0], &[2, 2], &[5.0, 6.0], &[2, 1], false, false, &mut o).unwrap();
+        batch_matmul_ref(
+            &[1.0, 2.0, 3.0, 4.0],
+            &[2, 2],
+            &[5.0, 6.0],
+            &[2, 1],
+            false,
+            false,
+            &mut o,
+        )
+        .unwrap();
         assert_eq!(o, [17.0, 39.0]);
-        assert!(batch_matmul_ref(&[0.0; 6], &[2, 3], &[0.0; 4], &[2, 2], false, false, &mut [0.0; 4]).is_err());
+        assert!(batch_matmul_ref(
+            &[0.0; 6],
+            &[2, 3],
+            &[0.0; 4],
+            &[2, 2],
+            false,
+            false,
+            &mut [0.0; 4]
+        )
+        .is_err());
     }
 }

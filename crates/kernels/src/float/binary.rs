@@ -135,6 +135,7 @@ macro_rules! with_op_clamp {
 
 /// `out = clamp(op(a, b))` with `a` and `b` broadcast to `out_shape` (NumPy rules).
 /// Same-shape, scalar and trailing-dims (per-channel) broadcasts run as contiguous loops.
+#[allow(clippy::too_many_arguments)]
 pub fn binary(
     op: BinaryOp,
     a: &[f32],
@@ -218,6 +219,7 @@ pub fn binary_assign_rhs(
 
 /// Reference twin of [`binary`]: one multi-index walk over the output with per-element
 /// broadcast offsets.
+#[allow(clippy::too_many_arguments)]
 pub fn binary_ref(
     op: BinaryOp,
     a: &[f32],
@@ -255,13 +257,43 @@ pub(crate) mod tests {
     fn hand_computed() {
         let mut out = [0.0; 6];
         // [2,3] + [3]
-        binary(BinaryOp::Add, &[1., 2., 3., 4., 5., 6.], &[2, 3], &[10., 20., 30.], &[3], &mut out, &[2, 3], Clamp::NONE).unwrap();
+        binary(
+            BinaryOp::Add,
+            &[1., 2., 3., 4., 5., 6.],
+            &[2, 3],
+            &[10., 20., 30.],
+            &[3],
+            &mut out,
+            &[2, 3],
+            Clamp::NONE,
+        )
+        .unwrap();
         assert_eq!(out, [11., 22., 33., 14., 25., 36.]);
         // [2,1] * [1,3]
-        binary(BinaryOp::Mul, &[1., 2.], &[2, 1], &[1., 2., 3.], &[1, 3], &mut out, &[2, 3], Clamp::NONE).unwrap();
+        binary(
+            BinaryOp::Mul,
+            &[1., 2.],
+            &[2, 1],
+            &[1., 2., 3.],
+            &[1, 3],
+            &mut out,
+            &[2, 3],
+            Clamp::NONE,
+        )
+        .unwrap();
         assert_eq!(out, [1., 2., 3., 2., 4., 6.]);
         // scalar / with relu6
-        binary(BinaryOp::Div, &[2.0], &[], &[1., 2., 4., -1., 0.5, 0.25], &[6], &mut out, &[6], Clamp::RELU6).unwrap();
+        binary(
+            BinaryOp::Div,
+            &[2.0],
+            &[],
+            &[1., 2., 4., -1., 0.5, 0.25],
+            &[6],
+            &mut out,
+            &[6],
+            Clamp::RELU6,
+        )
+        .unwrap();
         assert_eq!(out, [2., 1., 0.5, 0., 4., 6.]);
         let mut a = [1., -2., 3.];
         binary_assign_lhs(BinaryOp::Max, &mut a, &[3], &[0.0], &[1], Clamp::NONE).unwrap();
@@ -269,17 +301,35 @@ pub(crate) mod tests {
         let mut b = [1., 5., 3.];
         binary_assign_rhs(BinaryOp::Sub, &[4.0], &[1], &mut b, &[3], Clamp::NONE).unwrap();
         assert_eq!(b, [3., -1., 1.]);
-        assert!(binary(BinaryOp::Add, &[1.; 2], &[2], &[1.; 3], &[3], &mut out, &[6], Clamp::NONE).is_err());
+        assert!(binary(
+            BinaryOp::Add,
+            &[1.; 2],
+            &[2],
+            &[1.; 3],
+            &[3],
+            &mut out,
+            &[6],
+            Clamp::NONE
+        )
+        .is_err());
     }
 
     /// Two shapes that broadcast: a random output shape of rank ≤ 4, each operand dropping
     /// leading dims and setting some dims to 1.
     pub(crate) fn shapes() -> impl Strategy<Value = (Vec<usize>, Vec<usize>, Vec<usize>)> {
-        (proptest::collection::vec(1usize..5, 0..5), any::<u8>(), any::<u8>(), 0usize..5, 0usize..5)
+        (
+            proptest::collection::vec(1usize..5, 0..5),
+            any::<u8>(),
+            any::<u8>(),
+            0usize..5,
+            0usize..5,
+        )
             .prop_map(|(out, ma, mb, da, db)| {
                 let mk = |mask: u8, drop: usize| -> Vec<usize> {
                     let drop = drop.min(out.len());
-                    out[drop..].iter().enumerate()
+                    out[drop..]
+                        .iter()
+                        .enumerate()
                         .map(|(i, &d)| if mask >> i & 1 == 1 { 1 } else { d })
                         .collect()
                 };
@@ -288,18 +338,36 @@ pub(crate) mod tests {
                 let rank = a.len().max(b.len());
                 let mut o = vec![1; rank];
                 for i in 0..rank {
-                    let ad = if i + a.len() >= rank { a[i + a.len() - rank] } else { 1 };
-                    let bd = if i + b.len() >= rank { b[i + b.len() - rank] } else { 1 };
+                    let ad = if i + a.len() >= rank {
+                        a[i + a.len() - rank]
+                    } else {
+                        1
+                    };
+                    let bd = if i + b.len() >= rank {
+                        b[i + b.len() - rank]
+                    } else {
+                        1
+                    };
                     o[i] = ad.max(bd);
                 }
                 (a, b, o)
             })
     }
 
-    fn case() -> impl Strategy<Value = (Vec<usize>, Vec<usize>, Vec<usize>, Vec<f32>, Vec<f32>, u8)> {
+    /// Shapes of lhs, rhs and output, the operands, and an op index.
+    type Case = (Vec<usize>, Vec<usize>, Vec<usize>, Vec<f32>, Vec<f32>, u8);
+
+    fn case() -> impl Strategy<Value = Case> {
         shapes().prop_flat_map(|(a, b, o)| {
             let (na, nb) = (a.iter().product(), b.iter().product());
-            (Just(a), Just(b), Just(o), vec_strategy(na), vec_strategy(nb), 0u8..6)
+            (
+                Just(a),
+                Just(b),
+                Just(o),
+                vec_strategy(na),
+                vec_strategy(nb),
+                0u8..6,
+            )
         })
     }
 

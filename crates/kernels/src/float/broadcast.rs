@@ -65,7 +65,9 @@ impl Plan {
             if d == 1 {
                 continue;
             }
-            if let (Some(&ld), Some(&la), Some(&lb)) = (dims.last(), a_strides.last(), b_strides.last()) {
+            if let (Some(&ld), Some(&la), Some(&lb)) =
+                (dims.last(), a_strides.last(), b_strides.last())
+            {
                 if la == sa[i] * d && lb == sb[i] * d {
                     let n = dims.len() - 1;
                     dims[n] = ld * d;
@@ -168,7 +170,10 @@ mod tests {
         let p = Plan::new(&[2, 3, 4], &[1], &[2, 3, 4]).unwrap();
         assert_eq!((p.dims.len(), p.inner, p.b_step), (0, 24, 0));
         let p = Plan::new(&[2, 1], &[1, 3], &[2, 3]).unwrap();
-        assert_eq!((p.dims.clone(), p.inner, p.a_step, p.b_step), (vec![2], 3, 0, 1));
+        assert_eq!(
+            (p.dims.clone(), p.inner, p.a_step, p.b_step),
+            (vec![2], 3, 0, 1)
+        );
         assert!(Plan::new(&[2, 3], &[3, 3], &[2, 3]).is_err());
         assert!(Plan::new(&[1], &[1], &[2]).is_err());
     }

@@ -9,15 +9,23 @@ fn out_shape(shapes: &[&[usize]], axis: usize) -> Result<Vec<usize>> {
         return invalid("concatenation: no inputs");
     };
     if axis >= first.len() {
-        return invalid(format!("concatenation: axis {axis} outside rank {}", first.len()));
+        return invalid(format!(
+            "concatenation: axis {axis} outside rank {}",
+            first.len()
+        ));
     }
     let mut out = first.to_vec();
     out[axis] = 0;
     for s in shapes {
         let same = s.len() == first.len()
-            && s.iter().zip(first.iter()).enumerate().all(|(d, (a, b))| d == axis || a == b);
+            && s.iter()
+                .zip(first.iter())
+                .enumerate()
+                .all(|(d, (a, b))| d == axis || a == b);
         if !same {
-            return invalid(format!("concatenation: {s:?} does not match {first:?} outside axis {axis}"));
+            return invalid(format!(
+                "concatenation: {s:?} does not match {first:?} outside axis {axis}"
+            ));
         }
         out[axis] += s[axis];
     }
@@ -26,7 +34,12 @@ fn out_shape(shapes: &[&[usize]], axis: usize) -> Result<Vec<usize>> {
 
 /// Concatenates `inputs` (shapes `shapes`, equal outside `axis`) along `axis` into `output`,
 /// copying one contiguous block per input per outer index.
-pub fn concatenation<T: Copy>(inputs: &[&[T]], shapes: &[&[usize]], axis: usize, output: &mut [T]) -> Result<()> {
+pub fn concatenation<T: Copy>(
+    inputs: &[&[T]],
+    shapes: &[&[usize]],
+    axis: usize,
+    output: &mut [T],
+) -> Result<()> {
     if inputs.len() != shapes.len() {
         return invalid("concatenation: inputs and shapes differ in count");
     }
@@ -49,7 +62,12 @@ pub fn concatenation<T: Copy>(inputs: &[&[T]], shapes: &[&[usize]], axis: usize,
 }
 
 /// Reference twin of [`concatenation`]: one output element at a time.
-pub fn concatenation_ref<T: Copy>(inputs: &[&[T]], shapes: &[&[usize]], axis: usize, output: &mut [T]) -> Result<()> {
+pub fn concatenation_ref<T: Copy>(
+    inputs: &[&[T]],
+    shapes: &[&[usize]],
+    axis: usize,
+    output: &mut [T],
+) -> Result<()> {
     if inputs.len() != shapes.len() {
         return invalid("concatenation: inputs and shapes differ in count");
     }
@@ -85,7 +103,13 @@ mod tests {
     #[test]
     fn hand_computed() {
         let mut o = [0; 6];
-        concatenation(&[&[1, 2][..], &[3, 4, 5, 6]], &[&[2, 1][..], &[2, 2]], 1, &mut o).unwrap();
+        concatenation(
+            &[&[1, 2][..], &[3, 4, 5, 6]],
+            &[&[2, 1][..], &[2, 2]],
+            1,
+            &mut o,
+        )
+        .unwrap();
         assert_eq!(o, [1, 3, 4, 2, 5, 6]);
         assert!(concatenation(&[&[1, 2][..]], &[&[2][..]], 1, &mut o[..2]).is_err());
     }

@@ -50,7 +50,7 @@ impl Conv2dParams {
         if p.dilation_h == 0 || p.dilation_w == 0 || p.groups == 0 {
             return invalid("conv2d: dilation and groups must be positive");
         }
-        if p.in_c % p.groups != 0 || p.out_c % p.groups != 0 {
+        if !p.in_c.is_multiple_of(p.groups) || !p.out_c.is_multiple_of(p.groups) {
             return invalid(format!(
                 "conv2d: {} groups do not divide {} input / {} output channels",
                 p.groups, p.in_c, p.out_c
@@ -153,7 +153,7 @@ impl Conv2dWeights {
 }
 
 /// im2col scratch budget per tile, in floats (fits in L2 with the weights).
-const IM2COL_FLOATS: usize = 48 * 1024;
+const IM2COL_FLOATS: usize = 16 * 1024;
 /// Output floats per tile of a pointwise convolution (keeps the bias/clamp pass in cache).
 const POINTWISE_TILE_FLOATS: usize = 64 * 1024;
 /// Below this many multiply-adds a convolution runs on one thread.
@@ -193,7 +193,11 @@ pub(crate) fn conv2d_tiled(
     }
     let pointwise = p.is_pointwise();
     let macs = total_px.saturating_mul(w.k).saturating_mul(p.out_c);
-    let threads = if macs >= PAR_MIN_MACS { par.threads() } else { 1 };
+    let threads = if macs >= PAR_MIN_MACS {
+        par.threads()
+    } else {
+        1
+    };
     let mut tile = if pointwise {
         (POINTWISE_TILE_FLOATS / p.out_c).max(16)
     } else {
@@ -282,46 +286,83 @@ fn tile_im2col(
     Ok(())
 }
 
+/// Copies a short run without a `memcpy` call (the runs of small-channel convolutions are a
+/// few floats long, where the call overhead dominates): lengths up to 16 become fixed-size
+/// moves.
+#[inline(always)]
+fn copy_run(dst: &mut [f32], src: &[f32]) {
+    #[inline(always)]
+    fn fixed<const N: usize>(dst: &mut [f32], src: &[f32]) {
+        if let (Some(d), Some(s)) = (dst.first_chunk_mut::<N>(), src.first_chunk::<N>()) {
+            *d = *s;
+        }
+    }
+    match dst.len() {
+        1 => fixed::<1>(dst, src),
+        2 => fixed::<2>(dst, src),
+        3 => fixed::<3>(dst, src),
+        4 => fixed::<4>(dst, src),
+        6 => fixed::<6>(dst, src),
+        8 => fixed::<8>(dst, src),
+        9 => fixed::<9>(dst, src),
+        12 => fixed::<12>(dst, src),
+        16 => fixed::<16>(dst, src),
+        _ => dst.copy_from_slice(src),
+    }
+}
+
 /// Fills `col` (rows of `KH·KW·ig`) with the receptive fields of output pixels `px0..` for
 /// group `g`; taps in the padding are zero.
 fn im2col(p: &Conv2dParams, input: &[f32], px0: usize, g: usize, col: &mut [f32]) {
     let ig = p.group_in_c();
     let row_len = p.kernel_w * ig;
     let k = p.kernel_h * row_len;
+    if k == 0 {
+        return;
+    }
     let img_len = p.in_h * p.in_w * p.in_c;
     let per_img = p.out_h * p.out_w;
+    let in_row_len = p.in_w * p.in_c;
     // Whole kernel rows are contiguous in the input when taps are adjacent and cover all
     // channels.
     let contiguous_rows = p.dilation_w == 1 && p.groups == 1;
-    for (j, dst) in col.chunks_exact_mut(k).enumerate() {
-        let px = px0 + j;
-        let (b, rem) = (px / per_img, px % per_img);
-        let (oy, ox) = (rem / p.out_w, rem % p.out_w);
+    let (mut b, rem) = (px0 / per_img, px0 % per_img);
+    let (mut oy, mut ox) = (rem / p.out_w, rem % p.out_w);
+    for dst in col.chunks_exact_mut(k) {
         let img = &input[b * img_len..(b + 1) * img_len];
         let x0 = (ox * p.stride_w) as isize - p.pad_left as isize;
         let x_last = x0 + ((p.kernel_w - 1) * p.dilation_w) as isize;
-        for ky in 0..p.kernel_h {
-            let seg = &mut dst[ky * row_len..(ky + 1) * row_len];
+        let x_inside = x0 >= 0 && x_last < p.in_w as isize;
+        for (ky, seg) in dst.chunks_exact_mut(row_len).enumerate() {
             let iy = (oy * p.stride_h + ky * p.dilation_h) as isize - p.pad_top as isize;
             if iy < 0 || iy >= p.in_h as isize {
                 seg.fill(0.0);
                 continue;
             }
-            let in_row = &img[iy as usize * p.in_w * p.in_c..(iy as usize + 1) * p.in_w * p.in_c];
-            if contiguous_rows && x0 >= 0 && x_last < p.in_w as isize {
+            let in_row = &img[iy as usize * in_row_len..(iy as usize + 1) * in_row_len];
+            if contiguous_rows && x_inside {
                 let s = x0 as usize * p.in_c;
-                seg.copy_from_slice(&in_row[s..s + row_len]);
+                copy_run(seg, &in_row[s..s + row_len]);
                 continue;
             }
-            for kx in 0..p.kernel_w {
-                let d = &mut seg[kx * ig..(kx + 1) * ig];
+            for (kx, d) in seg.chunks_exact_mut(ig).enumerate() {
                 let ix = x0 + (kx * p.dilation_w) as isize;
                 if ix < 0 || ix >= p.in_w as isize {
                     d.fill(0.0);
                 } else {
                     let s = ix as usize * p.in_c + g * ig;
-                    d.copy_from_slice(&in_row[s..s + ig]);
+                    copy_run(d, &in_row[s..s + ig]);
                 }
+            }
+        }
+        // Next output pixel.
+        ox += 1;
+        if ox == p.out_w {
+            ox = 0;
+            oy += 1;
+            if oy == p.out_h {
+                oy = 0;
+                b += 1;
             }
         }
     }
@@ -350,13 +391,14 @@ pub fn conv2d_ref(
                     let g = oc / og;
                     let mut acc = 0.0f32;
                     for ky in 0..p.kernel_h {
-                        let iy = (oy * p.stride_h + ky * p.dilation_h) as isize - p.pad_top as isize;
+                        let iy =
+                            (oy * p.stride_h + ky * p.dilation_h) as isize - p.pad_top as isize;
                         if iy < 0 || iy >= p.in_h as isize {
                             continue;
                         }
                         for kx in 0..p.kernel_w {
-                            let ix =
-                                (ox * p.stride_w + kx * p.dilation_w) as isize - p.pad_left as isize;
+                            let ix = (ox * p.stride_w + kx * p.dilation_w) as isize
+                                - p.pad_left as isize;
                             if ix < 0 || ix >= p.in_w as isize {
                                 continue;
                             }
@@ -445,7 +487,14 @@ mod tests {
         let w = [1.0, 1.0, 1.0, -1.0];
         let packed = Conv2dWeights::pack(&p, &w, None).unwrap();
         let mut out = vec![0.0; 4];
-        conv2d(&p, &packed, &[3.0, 1.0, 2.0, 5.0], &mut out, Parallelism::None).unwrap();
+        conv2d(
+            &p,
+            &packed,
+            &[3.0, 1.0, 2.0, 5.0],
+            &mut out,
+            Parallelism::None,
+        )
+        .unwrap();
         assert_eq!(out, [4.0, 2.0, 6.0, 0.0]);
     }
 

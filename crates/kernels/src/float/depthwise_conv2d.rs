@@ -2,9 +2,9 @@
 //! output pixels in the interior, parallel over output rows.
 
 use super::activation::Clamp;
-use super::simd::{has_avx2_fma, Arith, Plain};
 #[cfg(target_arch = "x86_64")]
 use super::simd::Fused;
+use super::simd::{has_avx2_fma, Arith, Plain};
 use crate::error::{check_len, invalid, numel};
 use crate::{Parallelism, Result};
 use rayon::prelude::*;
@@ -58,7 +58,9 @@ impl DepthwiseConv2dParams {
     pub fn validate(&self) -> Result<()> {
         let p = self;
         if p.in_h == 0 || p.in_w == 0 || p.in_c == 0 || p.depth_multiplier == 0 {
-            return invalid(format!("depthwise_conv2d: empty input or channels in {p:?}"));
+            return invalid(format!(
+                "depthwise_conv2d: empty input or channels in {p:?}"
+            ));
         }
         if p.kernel_h == 0 || p.kernel_w == 0 || p.stride_h == 0 || p.stride_w == 0 {
             return invalid("depthwise_conv2d: kernel and stride must be positive");
@@ -72,9 +74,19 @@ impl DepthwiseConv2dParams {
         Ok(())
     }
 
-    fn check(&self, weights: &[f32], bias: Option<&[f32]>, input: &[f32], output: &[f32]) -> Result<()> {
+    fn check(
+        &self,
+        weights: &[f32],
+        bias: Option<&[f32]>,
+        input: &[f32],
+        output: &[f32],
+    ) -> Result<()> {
         self.validate()?;
-        check_len("depthwise_conv2d weights", weights.len(), self.weights_len()?)?;
+        check_len(
+            "depthwise_conv2d weights",
+            weights.len(),
+            self.weights_len()?,
+        )?;
         check_len("depthwise_conv2d input", input.len(), self.input_len()?)?;
         check_len("depthwise_conv2d output", output.len(), self.output_len()?)?;
         if let Some(b) = bias {
@@ -139,12 +151,25 @@ fn depthwise_m1(
         return Ok(());
     }
     let macs = output.len() * p.kernel_h * p.kernel_w;
-    let threads = if macs >= PAR_MIN_MACS { par.threads() } else { 1 };
+    let threads = if macs >= PAR_MIN_MACS {
+        par.threads()
+    } else {
+        1
+    };
     let fma = has_avx2_fma();
     let run = |(r0, out): (usize, &mut [f32])| {
         for (i, out_row) in out.chunks_exact_mut(row_len).enumerate() {
             let r = r0 + i;
-            row(p, weights, bias, input, r / p.out_h, r % p.out_h, out_row, fma);
+            row(
+                p,
+                weights,
+                bias,
+                input,
+                r / p.out_h,
+                r % p.out_h,
+                out_row,
+                fma,
+            );
         }
     };
     if threads > 1 {
@@ -220,7 +245,10 @@ fn kx_range(p: &DepthwiseConv2dParams, ox: usize) -> (usize, usize) {
         ix >= 0 && ix < p.in_w as isize
     };
     let lo = (0..p.kernel_w).find(|&k| valid(k)).unwrap_or(p.kernel_w);
-    let hi = (lo..p.kernel_w).take_while(|&k| valid(k)).last().map_or(lo, |k| k + 1);
+    let hi = (lo..p.kernel_w)
+        .take_while(|&k| valid(k))
+        .last()
+        .map_or(lo, |k| k + 1);
     (lo, hi)
 }
 
@@ -276,7 +304,12 @@ fn row_impl<A: Tile>(
 
 /// Output pixels `ox..ox + PX` (all with valid kernel columns `kx`), every channel.
 #[inline(always)]
-fn channels<A: Tile, const PX: usize>(ctx: &RowCtx<'_>, ox: usize, kx: (usize, usize), out: &mut [f32]) {
+fn channels<A: Tile, const PX: usize>(
+    ctx: &RowCtx<'_>,
+    ox: usize,
+    kx: (usize, usize),
+    out: &mut [f32],
+) {
     let c = ctx.p.in_c;
     let full_blocks = c / CB;
     // Four accumulator registers per pixel at the borders, two in the interior.
@@ -347,6 +380,7 @@ fn tile_bounds<const PX: usize, const NB: usize>(
 
 impl Tile for Plain {
     #[inline(always)]
+    #[allow(clippy::needless_range_loop)]
     fn tile<const PX: usize, const NB: usize>(
         ctx: &RowCtx<'_>,
         ox: usize,
@@ -505,7 +539,11 @@ fn tail<A: Arith>(ctx: &RowCtx<'_>, ox: usize, kx: (usize, usize), c_from: usize
             let ix = (x0 + (k * p.dilation_w) as isize) as usize;
             let xo = row_off + ix * c;
             let wo = (ky * p.kernel_w + k) * c;
-            for ((a, &x), &wv) in acc.iter_mut().zip(&ctx.img[xo + c_from..xo + c]).zip(&ctx.w[wo + c_from..wo + c]) {
+            for ((a, &x), &wv) in acc
+                .iter_mut()
+                .zip(&ctx.img[xo + c_from..xo + c])
+                .zip(&ctx.w[wo + c_from..wo + c])
+            {
                 *a = A::madd(x, wv, *a);
             }
         }
@@ -539,7 +577,11 @@ fn pixel<A: Arith>(ctx: &RowCtx<'_>, y0: isize, ox: usize, c_from: usize, out: &
             }
             let xo = (iy as usize * p.in_w + ix as usize) * c;
             let wo = (ky * p.kernel_w + kx) * c;
-            for ((a, &x), &wv) in acc.iter_mut().zip(&ctx.img[xo + c_from..xo + c]).zip(&ctx.w[wo + c_from..wo + c]) {
+            for ((a, &x), &wv) in acc
+                .iter_mut()
+                .zip(&ctx.img[xo + c_from..xo + c])
+                .zip(&ctx.w[wo + c_from..wo + c])
+            {
                 *a = A::madd(x, wv, *a);
             }
         }
@@ -641,7 +683,15 @@ mod tests {
         let input = [1.0, 10.0, 2.0, 20.0, 3.0, 30.0, 4.0, 40.0];
         let w = [1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0];
         let mut out = [0.0; 2];
-        depthwise_conv2d(&p, &w, Some(&[0.0, 1.0]), &input, &mut out, Parallelism::None).unwrap();
+        depthwise_conv2d(
+            &p,
+            &w,
+            Some(&[0.0, 1.0]),
+            &input,
+            &mut out,
+            Parallelism::None,
+        )
+        .unwrap();
         assert_eq!(out, [10.0, 201.0]);
     }
 
@@ -655,7 +705,14 @@ mod tests {
     }
 
     fn case() -> impl Strategy<
-        Value = (DepthwiseConv2dParams, Vec<f32>, Vec<f32>, Vec<f32>, bool, bool),
+        Value = (
+            DepthwiseConv2dParams,
+            Vec<f32>,
+            Vec<f32>,
+            Vec<f32>,
+            bool,
+            bool,
+        ),
     > {
         (
             (1usize..3, 1usize..12, 1usize..14, 1usize..20),

@@ -7,7 +7,12 @@ use half::f16;
 
 /// Per-tensor dequantization: `output = (q − zero_point) · scale`, computed in double and
 /// rounded once to float, as TFLite's reference does.
-pub fn dequantize<T: QuantInt>(input: &[T], scale: f32, zero_point: i32, output: &mut [f32]) -> Result<()> {
+pub fn dequantize<T: QuantInt>(
+    input: &[T],
+    scale: f32,
+    zero_point: i32,
+    output: &mut [f32],
+) -> Result<()> {
     check_len("dequantize output", output.len(), input.len())?;
     let s = scale as f64;
     for (o, &q) in output.iter_mut().zip(input) {
@@ -54,7 +59,8 @@ mod tests {
         let mut o = [0.0; 3];
         dequantize(&[-128i8, 0, 127], 0.5, -1, &mut o).unwrap();
         assert_eq!(o, [-63.5, 0.5, 64.0]);
-        dequantize_per_channel(&[1u8, 2, 3], &[3], 0, &[1.0, 2.0, 0.5], &[1, 0, 1], &mut o).unwrap();
+        dequantize_per_channel(&[1u8, 2, 3], &[3], 0, &[1.0, 2.0, 0.5], &[1, 0, 1], &mut o)
+            .unwrap();
         assert_eq!(o, [0.0, 4.0, 1.0]);
         dequantize_f16(&[f16::from_f32(0.5), f16::from_f32(-2.0), f16::MAX], &mut o).unwrap();
         assert_eq!(o, [0.5, -2.0, 65504.0]);

@@ -67,7 +67,7 @@ pub fn fully_connected(
     clamp: Clamp,
     par: Parallelism,
 ) -> Result<()> {
-    if input.len() % w.in_features != 0 {
+    if !input.len().is_multiple_of(w.in_features) {
         return invalid(format!(
             "fully_connected: input of {} elements is not a multiple of {}",
             input.len(),
@@ -75,7 +75,11 @@ pub fn fully_connected(
         ));
     }
     let rows = input.len() / w.in_features;
-    check_len("fully_connected output", output.len(), rows * w.out_features)?;
+    check_len(
+        "fully_connected output",
+        output.len(),
+        rows * w.out_features,
+    )?;
     matmul(
         rows,
         w.out_features,
@@ -102,11 +106,11 @@ pub fn fully_connected_ref(
     output: &mut [f32],
     clamp: Clamp,
 ) -> Result<()> {
-    if out_features == 0 || weights_oi.len() % out_features != 0 {
+    if out_features == 0 || !weights_oi.len().is_multiple_of(out_features) {
         return invalid("fully_connected: weights are not [out, in]");
     }
     let inf = weights_oi.len() / out_features;
-    if inf == 0 || input.len() % inf != 0 {
+    if inf == 0 || !input.len().is_multiple_of(inf) {
         return invalid("fully_connected: input is not a multiple of in_features");
     }
     let rows = input.len() / inf;

@@ -6,9 +6,18 @@ use crate::Result;
 /// Gathers slices of `params` (shape `shape`) along `axis` at `indices` into `output`
 /// (`shape[..axis] + [indices.len()] + shape[axis + 1..]` elements, row-major). Indices must
 /// lie in `0..shape[axis]`; others are an error.
-pub fn gather<T: Copy>(params: &[T], shape: &[usize], axis: usize, indices: &[i64], output: &mut [T]) -> Result<()> {
+pub fn gather<T: Copy>(
+    params: &[T],
+    shape: &[usize],
+    axis: usize,
+    indices: &[i64],
+    output: &mut [T],
+) -> Result<()> {
     if axis >= shape.len() {
-        return invalid(format!("gather: axis {axis} out of range for rank {}", shape.len()));
+        return invalid(format!(
+            "gather: axis {axis} out of range for rank {}",
+            shape.len()
+        ));
     }
     check_len("gather params", params.len(), numel(shape)?)?;
     let dim = shape[axis];
@@ -16,7 +25,9 @@ pub fn gather<T: Copy>(params: &[T], shape: &[usize], axis: usize, indices: &[i6
     let inner: usize = shape[axis + 1..].iter().product();
     check_len("gather output", output.len(), outer * indices.len() * inner)?;
     if let Some(bad) = indices.iter().find(|&&i| i < 0 || i as u64 >= dim as u64) {
-        return invalid(format!("gather: index {bad} out of range for axis {axis} of size {dim}"));
+        return invalid(format!(
+            "gather: index {bad} out of range for axis {axis} of size {dim}"
+        ));
     }
     let mut pos = 0;
     for o in 0..outer {

@@ -148,8 +148,20 @@ mod tests {
     #[test]
     fn short_slice_is_an_error() {
         let mut c = [0.0; 4];
-        assert!(matmul(2, 2, 3, &[0.0; 5], 3, &[0.0; 6], 2, &mut c, 2, false, Parallelism::None)
-            .is_err());
+        assert!(matmul(
+            2,
+            2,
+            3,
+            &[0.0; 5],
+            3,
+            &[0.0; 6],
+            2,
+            &mut c,
+            2,
+            false,
+            Parallelism::None
+        )
+        .is_err());
     }
 
     proptest! {

@@ -67,14 +67,32 @@ pub(crate) mod tests {
     use proptest::prelude::*;
 
     pub(crate) fn pool_case() -> impl Strategy<Value = (Pool2dParams, Vec<f32>)> {
-        (1usize..3, 1usize..9, 1usize..9, 1usize..11, 1usize..4, 1usize..4, 1usize..3, 1usize..3, 0usize..2, 0usize..2)
+        (
+            1usize..3,
+            1usize..9,
+            1usize..9,
+            1usize..11,
+            1usize..4,
+            1usize..4,
+            1usize..3,
+            1usize..3,
+            0usize..2,
+            0usize..2,
+        )
             .prop_flat_map(|(b, h, w, c, fh, fw, sh, sw, pt, pl)| {
                 let p = Pool2dParams {
-                    batch: b, in_h: h, in_w: w, channels: c,
+                    batch: b,
+                    in_h: h,
+                    in_w: w,
+                    channels: c,
                     out_h: (h + 2 * pt).saturating_sub(fh) / sh + 1,
                     out_w: (w + 2 * pl).saturating_sub(fw) / sw + 1,
-                    filter_h: fh, filter_w: fw, stride_h: sh, stride_w: sw,
-                    pad_top: pt.min(fh - 1), pad_left: pl.min(fw - 1),
+                    filter_h: fh,
+                    filter_w: fw,
+                    stride_h: sh,
+                    stride_w: sw,
+                    pad_top: pt.min(fh - 1),
+                    pad_left: pl.min(fw - 1),
                     clamp: Clamp::new(-1.0, 1.5),
                 };
                 (Just(p), vec_strategy(p.input_len().unwrap()))
@@ -86,8 +104,19 @@ pub(crate) mod tests {
         // 1x3x3x1 input 1..9, 2x2 filter, stride 2, SAME (pad 0 before): windows
         // {1,2,4,5} {3,6} {7,8} {9}.
         let p = Pool2dParams {
-            batch: 1, in_h: 3, in_w: 3, channels: 1, out_h: 2, out_w: 2, filter_h: 2,
-            filter_w: 2, stride_h: 2, stride_w: 2, pad_top: 0, pad_left: 0, clamp: Clamp::NONE,
+            batch: 1,
+            in_h: 3,
+            in_w: 3,
+            channels: 1,
+            out_h: 2,
+            out_w: 2,
+            filter_h: 2,
+            filter_w: 2,
+            stride_h: 2,
+            stride_w: 2,
+            pad_top: 0,
+            pad_left: 0,
+            clamp: Clamp::NONE,
         };
         let input: Vec<f32> = (1..=9).map(|v| v as f32).collect();
         let mut out = [0.0; 4];

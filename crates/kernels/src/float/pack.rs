@@ -5,7 +5,12 @@ use crate::Result;
 
 /// Stacks `inputs` (all of shape `shape`) along a new axis `axis` (`0..=rank`):
 /// the output has shape `shape[..axis] + [inputs.len()] + shape[axis..]`.
-pub fn pack<T: Copy>(inputs: &[&[T]], shape: &[usize], axis: usize, output: &mut [T]) -> Result<()> {
+pub fn pack<T: Copy>(
+    inputs: &[&[T]],
+    shape: &[usize],
+    axis: usize,
+    output: &mut [T],
+) -> Result<()> {
     if axis > shape.len() {
         return invalid(format!("pack: axis {axis} outside 0..={}", shape.len()));
     }

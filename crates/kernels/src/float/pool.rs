@@ -39,7 +39,9 @@ impl Pool2dParams {
     /// Checks sizes and slice lengths.
     pub(crate) fn check(&self, input: &[f32], output: &[f32]) -> Result<()> {
         if self.filter_h == 0 || self.filter_w == 0 || self.stride_h == 0 || self.stride_w == 0 {
-            return invalid(format!("pool2d: filter and stride must be positive in {self:?}"));
+            return invalid(format!(
+                "pool2d: filter and stride must be positive in {self:?}"
+            ));
         }
         check_len("pool2d input", input.len(), self.input_len()?)?;
         check_len("pool2d output", output.len(), self.output_len()?)?;
@@ -48,7 +50,13 @@ impl Pool2dParams {
 
     /// The clipped input range `[start, end)` of output coordinate `o` along one axis.
     #[inline]
-    pub(crate) fn range(o: usize, stride: usize, pad: usize, filter: usize, size: usize) -> (usize, usize) {
+    pub(crate) fn range(
+        o: usize,
+        stride: usize,
+        pad: usize,
+        filter: usize,
+        size: usize,
+    ) -> (usize, usize) {
         let origin = (o * stride) as isize - pad as isize;
         let start = origin.max(0) as usize;
         let end = (origin + filter as isize).clamp(0, size as isize) as usize;

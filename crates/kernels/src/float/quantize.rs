@@ -46,10 +46,17 @@ fn quantize_one<T: QuantInt>(x: f32, scale: f32, zero_point: i32) -> T {
 }
 
 /// Per-tensor quantization of `input` into `output` (same length).
-pub fn quantize<T: QuantInt>(input: &[f32], scale: f32, zero_point: i32, output: &mut [T]) -> Result<()> {
+pub fn quantize<T: QuantInt>(
+    input: &[f32],
+    scale: f32,
+    zero_point: i32,
+    output: &mut [T],
+) -> Result<()> {
     check_len("quantize output", output.len(), input.len())?;
     if !(scale.is_finite() && scale > 0.0) {
-        return invalid(format!("quantize: scale {scale} is not a finite positive number"));
+        return invalid(format!(
+            "quantize: scale {scale} is not a finite positive number"
+        ));
     }
     for (o, &x) in output.iter_mut().zip(input) {
         *o = quantize_one(x, scale, zero_point);
@@ -71,7 +78,9 @@ pub fn quantize_per_channel<T: QuantInt>(
     check_len("quantize input", input.len(), outer * ch * inner)?;
     check_len("quantize output", output.len(), input.len())?;
     if let Some(s) = scales.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
-        return invalid(format!("quantize: scale {s} is not a finite positive number"));
+        return invalid(format!(
+            "quantize: scale {s} is not a finite positive number"
+        ));
     }
     for (i, (o, &x)) in output.iter_mut().zip(input).enumerate() {
         let c = (i / inner) % ch;
@@ -88,7 +97,10 @@ pub(crate) fn channel_split(
     zero_points: &[i32],
 ) -> Result<(usize, usize, usize)> {
     let Some(&ch) = shape.get(axis) else {
-        return invalid(format!("per-channel axis {axis} outside rank {}", shape.len()));
+        return invalid(format!(
+            "per-channel axis {axis} outside rank {}",
+            shape.len()
+        ));
     };
     if scales.len() != ch || zero_points.len() != ch {
         return invalid(format!(
@@ -124,7 +136,15 @@ mod tests {
     #[test]
     fn per_channel() {
         let mut o = [0i8; 4];
-        quantize_per_channel(&[1.0, 1.0, 2.0, 2.0], &[2, 2], 1, &[1.0, 0.5], &[0, 0], &mut o).unwrap();
+        quantize_per_channel(
+            &[1.0, 1.0, 2.0, 2.0],
+            &[2, 2],
+            1,
+            &[1.0, 0.5],
+            &[0, 0],
+            &mut o,
+        )
+        .unwrap();
         assert_eq!(o, [1, 2, 2, 4]);
     }
 }

@@ -92,7 +92,8 @@ pub fn resize_bilinear(p: &ResizeParams, input: &[f32], output: &mut [f32]) -> R
                 let Some(o) = out_px.next() else {
                     return Ok(());
                 };
-                let px = |yy: usize, xx: usize| &src[(yy * p.in_w + xx) * c..(yy * p.in_w + xx + 1) * c];
+                let px =
+                    |yy: usize, xx: usize| &src[(yy * p.in_w + xx) * c..(yy * p.in_w + xx + 1) * c];
                 let (a, bb, cc, d) = (px(y0, x0), px(y1, x0), px(y0, x1), px(y1, x1));
                 for i in 0..c {
                     o[i] = a[i] * (1.0 - dy) * (1.0 - dx)
@@ -111,7 +112,9 @@ pub fn resize_bilinear(p: &ResizeParams, input: &[f32], output: &mut [f32]) -> R
 pub fn resize_bilinear_ref(p: &ResizeParams, input: &[f32], output: &mut [f32]) -> Result<()> {
     p.check(input, output)?;
     let (sy, sx) = (p.scale(p.in_h, p.out_h), p.scale(p.in_w, p.out_w));
-    let at = |b: usize, y: usize, x: usize, ch: usize| input[((b * p.in_h + y) * p.in_w + x) * p.channels + ch];
+    let at = |b: usize, y: usize, x: usize, ch: usize| {
+        input[((b * p.in_h + y) * p.in_w + x) * p.channels + ch]
+    };
     for b in 0..p.batch {
         for y in 0..p.out_h {
             for x in 0..p.out_w {
@@ -119,12 +122,11 @@ pub fn resize_bilinear_ref(p: &ResizeParams, input: &[f32], output: &mut [f32]) 
                     let (iy, y0, y1) = interp(y, sy, p.half_pixel_centers, p.in_h);
                     let (ix, x0, x1) = interp(x, sx, p.half_pixel_centers, p.in_w);
                     let (dy, dx) = (iy - y0 as f32, ix - x0 as f32);
-                    output[((b * p.out_h + y) * p.out_w + x) * p.channels + ch] = at(b, y0, x0, ch)
-                        * (1.0 - dy)
-                        * (1.0 - dx)
-                        + at(b, y1, x0, ch) * dy * (1.0 - dx)
-                        + at(b, y0, x1, ch) * (1.0 - dy) * dx
-                        + at(b, y1, x1, ch) * dy * dx;
+                    output[((b * p.out_h + y) * p.out_w + x) * p.channels + ch] =
+                        at(b, y0, x0, ch) * (1.0 - dy) * (1.0 - dx)
+                            + at(b, y1, x0, ch) * dy * (1.0 - dx)
+                            + at(b, y0, x1, ch) * (1.0 - dy) * dx
+                            + at(b, y1, x1, ch) * dy * dx;
                 }
             }
         }
@@ -168,15 +170,28 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn case() -> impl Strategy<Value = (ResizeParams, Vec<f32>)> {
-        (1usize..3, 1usize..7, 1usize..7, 1usize..5, 1usize..12, 1usize..12, 0u8..3).prop_flat_map(
-            |(b, ih, iw, c, oh, ow, mode)| {
+        (
+            1usize..3,
+            1usize..7,
+            1usize..7,
+            1usize..5,
+            1usize..12,
+            1usize..12,
+            0u8..3,
+        )
+            .prop_flat_map(|(b, ih, iw, c, oh, ow, mode)| {
                 let p = ResizeParams {
-                    batch: b, in_h: ih, in_w: iw, channels: c, out_h: oh, out_w: ow,
-                    align_corners: mode == 1, half_pixel_centers: mode == 2,
+                    batch: b,
+                    in_h: ih,
+                    in_w: iw,
+                    channels: c,
+                    out_h: oh,
+                    out_w: ow,
+                    align_corners: mode == 1,
+                    half_pixel_centers: mode == 2,
                 };
                 (Just(p), vec_strategy(p.input_len().unwrap()))
-            },
-        )
+            })
     }
 
     proptest! {

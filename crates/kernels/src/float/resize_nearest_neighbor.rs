@@ -10,19 +10,29 @@ fn nearest(value: usize, p: &ResizeParams, input: usize, output: usize) -> usize
     let scale = p.scale(input, output);
     let offset = if p.half_pixel_centers { 0.5 } else { 0.0 };
     let v = (value as f32 + offset) * scale;
-    let idx = if p.align_corners { v.round() } else { v.floor() } as i64;
+    let idx = if p.align_corners {
+        v.round()
+    } else {
+        v.floor()
+    } as i64;
     idx.clamp(0, input as i64 - 1) as usize
 }
 
 /// Nearest-neighbour resize (TFLite RESIZE_NEAREST_NEIGHBOR): copies one input pixel (all
 /// channels) per output pixel; the source columns are computed once.
-pub fn resize_nearest_neighbor<T: Copy>(p: &ResizeParams, input: &[T], output: &mut [T]) -> Result<()> {
+pub fn resize_nearest_neighbor<T: Copy>(
+    p: &ResizeParams,
+    input: &[T],
+    output: &mut [T],
+) -> Result<()> {
     p.check(input, output)?;
     let c = p.channels;
     if c == 0 || p.batch == 0 {
         return Ok(());
     }
-    let xs: Vec<usize> = (0..p.out_w).map(|x| nearest(x, p, p.in_w, p.out_w)).collect();
+    let xs: Vec<usize> = (0..p.out_w)
+        .map(|x| nearest(x, p, p.in_w, p.out_w))
+        .collect();
     let img = p.in_h * p.in_w * c;
     let mut out_px = output.chunks_exact_mut(c);
     for b in 0..p.batch {
@@ -40,13 +50,20 @@ pub fn resize_nearest_neighbor<T: Copy>(p: &ResizeParams, input: &[T], output: &
 }
 
 /// Reference twin of [`resize_nearest_neighbor`]: coordinates recomputed per element.
-pub fn resize_nearest_neighbor_ref<T: Copy>(p: &ResizeParams, input: &[T], output: &mut [T]) -> Result<()> {
+pub fn resize_nearest_neighbor_ref<T: Copy>(
+    p: &ResizeParams,
+    input: &[T],
+    output: &mut [T],
+) -> Result<()> {
     p.check(input, output)?;
     for b in 0..p.batch {
         for y in 0..p.out_h {
             for x in 0..p.out_w {
                 for ch in 0..p.channels {
-                    let (iy, ix) = (nearest(y, p, p.in_h, p.out_h), nearest(x, p, p.in_w, p.out_w));
+                    let (iy, ix) = (
+                        nearest(y, p, p.in_h, p.out_h),
+                        nearest(x, p, p.in_w, p.out_w),
+                    );
                     output[((b * p.out_h + y) * p.out_w + x) * p.channels + ch] =
                         input[((b * p.in_h + iy) * p.in_w + ix) * p.channels + ch];
                 }
@@ -64,8 +81,14 @@ mod tests {
     #[test]
     fn hand_computed() {
         let p = |ac, hp| ResizeParams {
-            batch: 1, in_h: 1, in_w: 3, channels: 1, out_h: 1, out_w: 5,
-            align_corners: ac, half_pixel_centers: hp,
+            batch: 1,
+            in_h: 1,
+            in_w: 3,
+            channels: 1,
+            out_h: 1,
+            out_w: 5,
+            align_corners: ac,
+            half_pixel_centers: hp,
         };
         let x = [10, 20, 30];
         let mut o = [0; 5];

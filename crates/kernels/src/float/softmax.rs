@@ -5,7 +5,7 @@ use crate::Result;
 
 fn check(input: &[f32], output: &[f32], depth: usize) -> Result<()> {
     check_len("softmax output", output.len(), input.len())?;
-    if depth == 0 || input.len() % depth != 0 {
+    if depth == 0 || !input.len().is_multiple_of(depth) {
         return invalid(format!(
             "softmax: {} elements are not rows of {depth}",
             input.len()
@@ -19,7 +19,10 @@ fn check(input: &[f32], output: &[f32], depth: usize) -> Result<()> {
 /// The exponentials are computed once and normalized with one reciprocal per row.
 pub fn softmax(input: &[f32], output: &mut [f32], depth: usize, beta: f32) -> Result<()> {
     check(input, output, depth)?;
-    for (x, y) in input.chunks_exact(depth).zip(output.chunks_exact_mut(depth)) {
+    for (x, y) in input
+        .chunks_exact(depth)
+        .zip(output.chunks_exact_mut(depth))
+    {
         let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
         let mut sum = 0.0f32;
         for (o, &v) in y.iter_mut().zip(x) {
@@ -38,7 +41,10 @@ pub fn softmax(input: &[f32], output: &mut [f32], depth: usize, beta: f32) -> Re
 /// division per element).
 pub fn softmax_ref(input: &[f32], output: &mut [f32], depth: usize, beta: f32) -> Result<()> {
     check(input, output, depth)?;
-    for (x, y) in input.chunks_exact(depth).zip(output.chunks_exact_mut(depth)) {
+    for (x, y) in input
+        .chunks_exact(depth)
+        .zip(output.chunks_exact_mut(depth))
+    {
         let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
         let sum: f32 = x.iter().map(|&v| ((v - max) * beta).exp()).sum();
         for (o, &v) in y.iter_mut().zip(x) {

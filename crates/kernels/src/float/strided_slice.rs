@@ -16,7 +16,11 @@ pub struct SliceAxis {
 /// Checks every axis stays inside `shape`; returns the output element count.
 fn check(shape: &[usize], axes: &[SliceAxis]) -> Result<usize> {
     if axes.len() != shape.len() {
-        return invalid(format!("strided_slice: {} axes for rank {}", axes.len(), shape.len()));
+        return invalid(format!(
+            "strided_slice: {} axes for rank {}",
+            axes.len(),
+            shape.len()
+        ));
     }
     for (d, (a, &n)) in axes.iter().zip(shape).enumerate() {
         if a.count == 0 {
@@ -36,7 +40,12 @@ fn check(shape: &[usize], axes: &[SliceAxis]) -> Result<usize> {
 /// Gathers the slice of `input` (shape `shape`) described by `axes` into `output` (row-major,
 /// `count` per axis; shrunk axes simply have count 1). Unit-stride innermost runs are copied
 /// as blocks.
-pub fn strided_slice<T: Copy>(input: &[T], shape: &[usize], axes: &[SliceAxis], output: &mut [T]) -> Result<()> {
+pub fn strided_slice<T: Copy>(
+    input: &[T],
+    shape: &[usize],
+    axes: &[SliceAxis],
+    output: &mut [T],
+) -> Result<()> {
     let n = check(shape, axes)?;
     check_len("strided_slice input", input.len(), numel(shape)?)?;
     check_len("strided_slice output", output.len(), n)?;
@@ -75,7 +84,12 @@ pub fn strided_slice<T: Copy>(input: &[T], shape: &[usize], axes: &[SliceAxis], 
 }
 
 /// Reference twin of [`strided_slice`]: one output element at a time.
-pub fn strided_slice_ref<T: Copy>(input: &[T], shape: &[usize], axes: &[SliceAxis], output: &mut [T]) -> Result<()> {
+pub fn strided_slice_ref<T: Copy>(
+    input: &[T],
+    shape: &[usize],
+    axes: &[SliceAxis],
+    output: &mut [T],
+) -> Result<()> {
     let n = check(shape, axes)?;
     check_len("strided_slice input", input.len(), numel(shape)?)?;
     check_len("strided_slice output", output.len(), n)?;
@@ -102,13 +116,28 @@ mod tests {
         // [3, 4] rows 1.., columns reversed with stride -2.
         let x: Vec<i32> = (0..12).collect();
         let axes = [
-            SliceAxis { start: 1, stride: 1, count: 2 },
-            SliceAxis { start: 3, stride: -2, count: 2 },
+            SliceAxis {
+                start: 1,
+                stride: 1,
+                count: 2,
+            },
+            SliceAxis {
+                start: 3,
+                stride: -2,
+                count: 2,
+            },
         ];
         let mut o = [0; 4];
         strided_slice(&x, &[3, 4], &axes, &mut o).unwrap();
         assert_eq!(o, [7, 5, 11, 9]);
-        let bad = [SliceAxis { start: 2, stride: 1, count: 2 }, axes[1]];
+        let bad = [
+            SliceAxis {
+                start: 2,
+                stride: 1,
+                count: 2,
+            },
+            axes[1],
+        ];
         assert!(strided_slice(&x, &[3, 4], &bad, &mut o).is_err());
     }
 

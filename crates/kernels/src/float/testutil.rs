@@ -26,4 +26,3 @@ pub fn assert_close(got: &[f32], want: &[f32], scale: &[f32], tol: f32) {
         );
     }
 }
-

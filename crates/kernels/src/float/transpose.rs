@@ -21,7 +21,12 @@ fn check_perm(shape: &[usize], perm: &[usize]) -> Result<Vec<usize>> {
 /// `output` (shape `shape[perm[i]]`) is `input` (shape `shape`) with dims permuted: output dim
 /// `i` is input dim `perm[i]`. Input dims that stay adjacent and in order are merged first, so
 /// e.g. NHWC → NCHW becomes a 2-D transpose per batch.
-pub fn transpose<T: Copy>(input: &[T], shape: &[usize], perm: &[usize], output: &mut [T]) -> Result<()> {
+pub fn transpose<T: Copy>(
+    input: &[T],
+    shape: &[usize],
+    perm: &[usize],
+    output: &mut [T],
+) -> Result<()> {
     check_perm(shape, perm)?;
     let n = numel(shape)?;
     check_len("transpose input", input.len(), n)?;
@@ -34,17 +39,24 @@ pub fn transpose<T: Copy>(input: &[T], shape: &[usize], perm: &[usize], output: 
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for &p in &kept {
         match groups.last_mut() {
-            Some(g) if g.last().is_some_and(|&l| {
-                // next non-unit input dim after l
-                (l + 1..shape.len()).find(|&d| shape[d] != 1) == Some(p)
-            }) => g.push(p),
+            Some(g)
+                if g.last().is_some_and(|&l| {
+                    // next non-unit input dim after l
+                    (l + 1..shape.len()).find(|&d| shape[d] != 1) == Some(p)
+                }) =>
+            {
+                g.push(p)
+            }
             _ => groups.push(vec![p]),
         }
     }
     // Input order of the groups gives the collapsed input shape.
     let mut order: Vec<usize> = (0..groups.len()).collect();
     order.sort_by_key(|&g| groups[g][0]);
-    let gsize: Vec<usize> = groups.iter().map(|g| g.iter().map(|&d| shape[d]).product()).collect();
+    let gsize: Vec<usize> = groups
+        .iter()
+        .map(|g| g.iter().map(|&d| shape[d]).product())
+        .collect();
     let mut in_stride = vec![0; groups.len()];
     let mut acc = 1;
     for &g in order.iter().rev() {
@@ -73,7 +85,12 @@ pub fn transpose<T: Copy>(input: &[T], shape: &[usize], perm: &[usize], output: 
 }
 
 /// Reference twin of [`transpose`]: one output element at a time.
-pub fn transpose_ref<T: Copy>(input: &[T], shape: &[usize], perm: &[usize], output: &mut [T]) -> Result<()> {
+pub fn transpose_ref<T: Copy>(
+    input: &[T],
+    shape: &[usize],
+    perm: &[usize],
+    output: &mut [T],
+) -> Result<()> {
     let oshape = check_perm(shape, perm)?;
     let n = numel(shape)?;
     check_len("transpose input", input.len(), n)?;
@@ -84,7 +101,11 @@ pub fn transpose_ref<T: Copy>(input: &[T], shape: &[usize], perm: &[usize], outp
     }
     let mut idx = vec![0; shape.len()];
     for o in output.iter_mut() {
-        let src: usize = idx.iter().enumerate().map(|(i, &v)| v * strides[perm[i]]).sum();
+        let src: usize = idx
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| v * strides[perm[i]])
+            .sum();
         *o = input[src];
         next_index(&mut idx, &oshape);
     }

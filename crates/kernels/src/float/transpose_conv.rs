@@ -120,7 +120,9 @@ pub fn transpose_conv(
     let img_out = p.out_h * p.out_w * p.out_c;
     for b in 0..p.batch {
         let x = &input[b * img_in..(b + 1) * img_in];
-        matmul(in_px, w.cols, p.in_c, x, p.in_c, &w.packed, w.cols, &mut cols, w.cols, false, par)?;
+        matmul(
+            in_px, w.cols, p.in_c, x, p.in_c, &w.packed, w.cols, &mut cols, w.cols, false, par,
+        )?;
         let out = &mut output[b * img_out..(b + 1) * img_out];
         for iy in 0..p.in_h {
             for ix in 0..p.in_w {
@@ -174,11 +176,13 @@ pub fn transpose_conv_ref(
                         for kx in 0..p.kernel_w {
                             let oy = (iy * p.stride_h + ky) as isize - p.pad_top as isize;
                             let ox = (ix * p.stride_w + kx) as isize - p.pad_left as isize;
-                            if oy < 0 || ox < 0 || oy >= p.out_h as isize || ox >= p.out_w as isize {
+                            if oy < 0 || ox < 0 || oy >= p.out_h as isize || ox >= p.out_w as isize
+                            {
                                 continue;
                             }
                             for oc in 0..p.out_c {
-                                let wv = ohwi[((oc * p.kernel_h + ky) * p.kernel_w + kx) * p.in_c + ic];
+                                let wv =
+                                    ohwi[((oc * p.kernel_h + ky) * p.kernel_w + kx) * p.in_c + ic];
                                 output[((b * p.out_h + oy as usize) * p.out_w + ox as usize)
                                     * p.out_c
                                     + oc] += x * wv;

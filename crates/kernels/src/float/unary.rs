@@ -32,8 +32,8 @@ impl UnaryOp {
     pub fn apply(self, x: f32) -> f32 {
         match self {
             UnaryOp::Relu => x.max(0.0),
-            UnaryOp::Relu6 => x.max(0.0).min(6.0),
-            UnaryOp::ReluN1To1 => x.max(-1.0).min(1.0),
+            UnaryOp::Relu6 => x.clamp(0.0, 6.0),
+            UnaryOp::ReluN1To1 => x.clamp(-1.0, 1.0),
             UnaryOp::LeakyRelu(alpha) => {
                 if x > 0.0 {
                     x
@@ -43,7 +43,7 @@ impl UnaryOp {
             }
             UnaryOp::Logistic => logistic(x),
             UnaryOp::Tanh => x.tanh(),
-            UnaryOp::HardSwish => x * (x + 3.0).max(0.0).min(6.0) / 6.0,
+            UnaryOp::HardSwish => x * (x + 3.0).clamp(0.0, 6.0) / 6.0,
             UnaryOp::Sqrt => x.sqrt(),
             UnaryOp::Exp => x.exp(),
         }
@@ -64,11 +64,11 @@ macro_rules! with_unary {
                 $body
             }
             UnaryOp::Relu6 => {
-                let $f = |x: f32| x.max(0.0).min(6.0);
+                let $f = |x: f32| x.clamp(0.0, 6.0);
                 $body
             }
             UnaryOp::ReluN1To1 => {
-                let $f = |x: f32| x.max(-1.0).min(1.0);
+                let $f = |x: f32| x.clamp(-1.0, 1.0);
                 $body
             }
             UnaryOp::LeakyRelu(alpha) => {
@@ -92,7 +92,7 @@ macro_rules! with_unary {
                 $body
             }
             UnaryOp::HardSwish => {
-                let $f = |x: f32| x * (x + 3.0).max(0.0).min(6.0) / 6.0;
+                let $f = |x: f32| x * (x + 3.0).clamp(0.0, 6.0) / 6.0;
                 $body
             }
             UnaryOp::Sqrt => {
@@ -153,7 +153,10 @@ mod tests {
         assert_eq!(run(UnaryOp::Relu6), [0.0, 0.0, 0.0, 0.5, 6.0]);
         assert_eq!(run(UnaryOp::ReluN1To1), [-1.0, -0.5, 0.0, 0.5, 1.0]);
         assert_eq!(run(UnaryOp::LeakyRelu(0.1)), [-0.4, -0.05, 0.0, 0.5, 7.0]);
-        assert_eq!(run(UnaryOp::HardSwish), [0.0, -0.5 * 2.5 / 6.0, 0.0, 0.5 * 3.5 / 6.0, 7.0]);
+        assert_eq!(
+            run(UnaryOp::HardSwish),
+            [0.0, -0.5 * 2.5 / 6.0, 0.0, 0.5 * 3.5 / 6.0, 7.0]
+        );
         let l = run(UnaryOp::Logistic);
         assert_eq!(l[2], 0.5);
         assert!((l[4] - 0.999_088_9).abs() < 1e-6);

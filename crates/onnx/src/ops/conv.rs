@@ -99,7 +99,11 @@ pub(crate) fn conv(cx: &mut Ctx, n: &NodeView) -> Result<Vec<Value>> {
             Padding::Valid
         }
     };
-    let w4 = w.reshaped(vec![m, cg, sp.kernel[0], sp.kernel[1]]);
+    let w4 = if r == 4 {
+        std::borrow::Cow::Borrowed(&*w)
+    } else {
+        std::borrow::Cow::Owned(w.reshaped(vec![m, cg, sp.kernel[0], sp.kernel[1]]))
+    };
     let bias = match b {
         Some(b) if b.len() == m => {
             Some(cx.add_const(&param_name(n, 2, "bias"), &b.reshaped(vec![m]))?)
@@ -407,9 +411,13 @@ pub(crate) fn conv_transpose(cx: &mut Ctx, n: &NodeView) -> Result<Vec<Value>> {
 pub(crate) fn scale_channels(w: &Const, axis: usize, scale: &[f32]) -> Const {
     let mut v = w.to_f32();
     let inner: usize = w.shape[axis + 1..].iter().product();
-    let dim = w.shape[axis];
-    for (i, x) in v.iter_mut().enumerate() {
-        *x *= scale[(i / inner.max(1)) % dim.max(1)];
+    let block = w.shape[axis] * inner;
+    if block > 0 {
+        for b in v.chunks_mut(block) {
+            for (ch, s) in b.chunks_mut(inner).zip(scale) {
+                ch.iter_mut().for_each(|x| *x *= s);
+            }
+        }
     }
     Const::f32(w.shape.clone(), v)
 }

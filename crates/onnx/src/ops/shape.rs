@@ -34,10 +34,85 @@ pub(crate) fn flat(cx: &mut Ctx, n: &NodeView, v: &Value) -> Result<TensorId> {
     cx.plain(n, v)
 }
 
+/// Splits a reshape `from → to` into groups of consecutive dims with equal products:
+/// `(from range, to range)` pairs. `None` when a shape has a zero dim or the products differ.
+fn reshape_groups(
+    from: &[usize],
+    to: &[usize],
+) -> Option<Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>> {
+    if from.contains(&0) || to.contains(&0) {
+        return None;
+    }
+    let (mut i, mut j) = (0, 0);
+    let mut groups = Vec::new();
+    while i < from.len() || j < to.len() {
+        let (si, sj) = (i, j);
+        let (mut pi, mut pj) = (1usize, 1usize);
+        if i < from.len() {
+            pi = from[i];
+            i += 1;
+        }
+        if j < to.len() {
+            pj = to[j];
+            j += 1;
+        }
+        while pi != pj {
+            if pi < pj && i < from.len() {
+                pi = pi.checked_mul(from[i])?;
+                i += 1;
+            } else if pj < pi && j < to.len() {
+                pj = pj.checked_mul(to[j])?;
+                j += 1;
+            } else {
+                return None;
+            }
+        }
+        groups.push((si..i, sj..j));
+    }
+    Some(groups)
+}
+
+/// Reshapes a value to `target` (ONNX semantics) keeping its layout where possible: when each
+/// group of merged/split dims is contiguous and in order in the physical tensor, a RESHAPE of
+/// the physical tensor suffices; otherwise one transpose first regroups only those dims.
 fn reshape_to(cx: &mut Ctx, n: &NodeView, v: &Value, target: Vec<usize>) -> Result<Vec<Value>> {
-    let xi = flat(cx, n, v)?;
-    let y = cx.reshape(n, xi, &target, &out0(n))?;
-    Ok(vec![act(y, layout::identity(target.len()))])
+    let from = cx.logical_shape(v);
+    let (Value::Act(a), Some(groups)) = (v, reshape_groups(&from, &target)) else {
+        let xi = flat(cx, n, v)?;
+        let y = cx.reshape(n, xi, &target, &out0(n))?;
+        return Ok(vec![act(y, layout::identity(target.len()))]);
+    };
+    let group_of: Vec<usize> = (0..from.len())
+        .map(|d| groups.iter().position(|(f, _)| f.contains(&d)).unwrap_or(0))
+        .collect();
+    // The input layout with every group's dims consecutive and in order.
+    let mut regrouped = Vec::with_capacity(from.len());
+    let mut placed = vec![false; groups.len()];
+    for &l in &a.layout {
+        let g = group_of[l];
+        if !std::mem::replace(&mut placed[g], true) {
+            regrouped.extend(groups[g].0.clone());
+        }
+    }
+    let x = cx.convert_layout(n, a, &regrouped)?;
+    // Output layout: the groups' target dims in the same physical order; groups made only of
+    // new unit dims go last.
+    let mut out_layout = Vec::with_capacity(target.len());
+    let mut emitted = vec![false; groups.len()];
+    for &l in &regrouped {
+        let g = group_of[l];
+        if !std::mem::replace(&mut emitted[g], true) {
+            out_layout.extend(groups[g].1.clone());
+        }
+    }
+    for (g, (f, t)) in groups.iter().enumerate() {
+        if f.is_empty() && !emitted[g] {
+            out_layout.extend(t.clone());
+        }
+    }
+    let phys = layout::physical_shape(&target, &out_layout);
+    let y = cx.reshape(n, x, &phys, &out0(n))?;
+    Ok(vec![act(y, out_layout)])
 }
 
 /// ONNX Reshape (constant target shape; 0 copies a dim unless `allowzero`) → RESHAPE of the
