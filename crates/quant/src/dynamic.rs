@@ -27,7 +27,10 @@ impl Default for DynamicOptions {
 /// channel, axis 3) and FULLY_CONNECTED (per tensor) to symmetric int8 when they have at least
 /// `min_elements` elements; the runtime's hybrid kernels quantize activations on the fly.
 /// Returns the graph and the names of the quantized weight tensors.
-pub fn quantize_dynamic(graph: &Graph, opts: &DynamicOptions) -> Result<(Graph, Vec<String>), QuantError> {
+pub fn quantize_dynamic(
+    graph: &Graph,
+    opts: &DynamicOptions,
+) -> Result<(Graph, Vec<String>), QuantError> {
     graph.validate()?;
     let mut g = graph.clone();
     let mut done = Vec::new();
@@ -39,12 +42,18 @@ pub fn quantize_dynamic(graph: &Graph, opts: &DynamicOptions) -> Result<(Graph, 
             _ => continue,
         };
         let axis = if opts.per_tensor { None } else { axis };
-        let Some(w) = g.nodes[ni].inputs.get(1).copied().flatten() else { continue };
+        let Some(w) = g.nodes[ni].inputs.get(1).copied().flatten() else {
+            continue;
+        };
         let src = g.tensor(w);
         if !(src.is_const() && src.dtype == DType::F32) || src.numel() < opts.min_elements {
             continue;
         }
-        if g.nodes.iter().enumerate().any(|(j, n)| j != ni && n.inputs.contains(&Some(w))) {
+        if g.nodes
+            .iter()
+            .enumerate()
+            .any(|(j, n)| j != ni && n.inputs.contains(&Some(w)))
+        {
             continue;
         }
         let values = src.f32_data()?;
@@ -55,8 +64,13 @@ pub fn quantize_dynamic(graph: &Graph, opts: &DynamicOptions) -> Result<(Graph, 
                 what: "NaN or infinite values",
             });
         }
-        let (q, p) = spec::quantize_symmetric_int8(&values, &src.shape, axis);
-        let mut t = Tensor::constant(src.name.clone(), DType::I8, src.shape.clone(), q.iter().map(|&x| x as u8).collect())?;
+        let (q, p) = spec::quantize_weights(&values, &src.shape, axis)?;
+        let mut t = Tensor::constant(
+            src.name.clone(),
+            DType::I8,
+            src.shape.clone(),
+            q.iter().map(|&x| x as u8).collect(),
+        )?;
         t.quant = Some(p);
         done.push(t.name.clone());
         *g.tensor_mut(w) = t;

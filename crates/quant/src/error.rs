@@ -27,7 +27,9 @@ pub enum QuantError {
     #[error("tensor '{tensor}' (input of node '{node}') has no calibrated range")]
     MissingRange { tensor: String, node: String },
     /// A constant holds NaN or infinite values.
-    #[error("tensor '{tensor}' (operand of node '{node}'): constant holds {what}; the model is broken")]
+    #[error(
+        "tensor '{tensor}' (operand of node '{node}'): constant holds {what}; the model is broken"
+    )]
     NonFinite {
         tensor: String,
         node: String,

@@ -15,7 +15,9 @@ pub fn quantize_float16(graph: &Graph) -> Result<Graph, QuantError> {
     let mut new_nodes = Vec::new();
     for ni in 0..g.nodes.len() {
         for oi in 0..g.nodes[ni].inputs.len() {
-            let Some(t) = g.nodes[ni].inputs[oi] else { continue };
+            let Some(t) = g.nodes[ni].inputs[oi] else {
+                continue;
+            };
             let src = g.tensor(t);
             if !(src.is_const() && src.dtype == DType::F32) {
                 continue;
@@ -44,7 +46,12 @@ pub fn quantize_float16(graph: &Graph) -> Result<Graph, QuantError> {
         }
     }
     for (name, h, t) in new_nodes {
-        g.add_node(name, Op::Dequantize(Default::default()), vec![Some(h)], vec![t]);
+        g.add_node(
+            name,
+            Op::Dequantize(Default::default()),
+            vec![Some(h)],
+            vec![t],
+        );
     }
     g.sort_nodes()?;
     g.validate()?;

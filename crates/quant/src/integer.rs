@@ -98,7 +98,13 @@ fn check_node(
         }
     }
     if let Some(w) = r.weights {
-        match n.inputs.get(w.operand).copied().flatten().map(|t| g.tensor(t)) {
+        match n
+            .inputs
+            .get(w.operand)
+            .copied()
+            .flatten()
+            .map(|t| g.tensor(t))
+        {
             Some(t) if t.is_const() && t.dtype == DType::F32 => {}
             _ => return Err("weights are not a float32 constant".into()),
         }
@@ -149,9 +155,10 @@ impl Builder<'_> {
         self.ranges.get(t.0).copied().flatten()
     }
 
-    fn act_params(&self, t: TensorId) -> Option<QuantParams> {
+    fn act_params(&self, t: TensorId) -> Result<Option<QuantParams>, QuantError> {
         self.range(t)
             .map(|(a, b)| spec::activation_params(a, b, self.opts.activations))
+            .transpose()
     }
 
     fn fresh_name(&mut self, base: &str, suffix: &str) -> String {
@@ -174,7 +181,9 @@ impl Builder<'_> {
         }
         let src = self.out.tensor(t).clone();
         let name = self.fresh_name(&src.name, "_dequantized");
-        let f = self.out.add_tensor(Tensor::new(name.clone(), DType::F32, src.shape.clone()));
+        let f = self
+            .out
+            .add_tensor(Tensor::new(name.clone(), DType::F32, src.shape.clone()));
         self.add_node(name, Op::Dequantize(Default::default()), t, f);
         self.dequantized.insert(t, f);
         f
@@ -221,13 +230,24 @@ impl Builder<'_> {
             return Err(QuantError::NonFinite {
                 tensor: tensor.name.clone(),
                 node: node.name.clone(),
-                what: if bad.is_nan() { "NaN" } else { "infinite values" },
+                what: if bad.is_nan() {
+                    "NaN"
+                } else {
+                    "infinite values"
+                },
             });
         }
         Ok(v)
     }
 
-    fn add_const(&mut self, base: &str, dtype: DType, shape: Vec<usize>, bytes: Vec<u8>, params: QuantParams) -> Result<TensorId, QuantError> {
+    fn add_const(
+        &mut self,
+        base: &str,
+        dtype: DType,
+        shape: Vec<usize>,
+        bytes: Vec<u8>,
+        params: QuantParams,
+    ) -> Result<TensorId, QuantError> {
         let name = self.fresh_name(base, "");
         let mut t = Tensor::constant(name, dtype, shape, bytes)?;
         t.quant = Some(params);
@@ -236,7 +256,10 @@ impl Builder<'_> {
 
     fn int_bytes(values: &[i32], dtype: DType) -> Vec<u8> {
         match dtype {
-            DType::I16 => values.iter().flat_map(|&v| (v as i16).to_le_bytes()).collect(),
+            DType::I16 => values
+                .iter()
+                .flat_map(|&v| (v as i16).to_le_bytes())
+                .collect(),
             DType::U8 => values.iter().map(|&v| v as u8).collect(),
             _ => values.iter().map(|&v| v as i8 as u8).collect(),
         }
@@ -262,7 +285,12 @@ pub fn quantize_integer(
     let unknown: Vec<String> = opts
         .keep_float
         .iter()
-        .filter(|k| !graph.nodes.iter().any(|n| &n.name == *k || k.eq_ignore_ascii_case(n.op.name())))
+        .filter(|k| {
+            !graph
+                .nodes
+                .iter()
+                .any(|n| &n.name == *k || k.eq_ignore_ascii_case(n.op.name()))
+        })
         .cloned()
         .collect();
     if !unknown.is_empty() {
@@ -324,21 +352,21 @@ pub fn quantize_integer(
         for &i in &acts {
             if let Some(t) = n.inputs[i] {
                 if params[t.0].is_none() && !graph.tensor(t).is_const() {
-                    params[t.0] = b.act_params(t);
+                    params[t.0] = b.act_params(t)?;
                 }
             }
         }
         let out = n.outputs[0];
         let first = acts.iter().find_map(|&i| n.inputs[i]);
         let p = match r.output {
-            OutputRule::Own => b.act_params(out),
+            OutputRule::Own => b.act_params(out)?,
             OutputRule::Fixed { int8, int16 } => {
                 let (s, z) = if act_dt == DType::I16 { int16 } else { int8 };
                 Some(QuantParams::per_tensor(s, z))
             }
             OutputRule::SameAsInput => match first {
                 Some(t) if !graph.tensor(t).is_const() => params[t.0].clone(),
-                _ => b.act_params(out),
+                _ => b.act_params(out)?,
             },
             OutputRule::Shared => {
                 let mut lo = f32::INFINITY;
@@ -357,7 +385,7 @@ pub fn quantize_integer(
                         hi = hi.max(c);
                     }
                 }
-                let shared = spec::activation_params(lo, hi, act_dt);
+                let shared = spec::activation_params(lo, hi, act_dt)?;
                 for &i in &acts {
                     let Some(t) = n.inputs[i] else { continue };
                     if graph.tensor(t).is_const() {
@@ -385,9 +413,11 @@ pub fn quantize_integer(
             continue;
         }
         if params[t.0].is_none() && opts.input_type != IoType::Float32 {
-            params[t.0] = b.act_params(t);
+            params[t.0] = b.act_params(t)?;
         }
-        let Some(p) = params[t.0].clone() else { continue };
+        let Some(p) = params[t.0].clone() else {
+            continue;
+        };
         let name = graph.tensor(t).name.clone();
         {
             let it = b.out.tensor_mut(t);
@@ -403,11 +433,19 @@ pub fn quantize_integer(
         outer.quant = if in_dt == DType::F32 {
             None
         } else {
-            Some(QuantParams::per_tensor(p.scale[0], p.zero_point[0] + in_shift))
+            Some(QuantParams::per_tensor(
+                p.scale[0],
+                p.zero_point[0] + in_shift,
+            ))
         };
         let outer = b.out.add_tensor(outer);
         b.out.inputs[k] = outer;
-        b.add_node(format!("{name}_quantize"), Op::Quantize(Quantize { to: act_dt }), outer, t);
+        b.add_node(
+            format!("{name}_quantize"),
+            Op::Quantize(Quantize { to: act_dt }),
+            outer,
+            t,
+        );
     }
     for (t, p) in params.iter().enumerate() {
         if let (true, Some(p)) = (is_int[t], p) {
@@ -466,12 +504,20 @@ pub fn quantize_integer(
             if out_dt == DType::F32 {
                 continue;
             }
-            let Some(p) = b.act_params(t) else { continue };
+            let Some(p) = b.act_params(t)? else { continue };
             b.out.tensor_mut(t).name = format!("{name}_float");
             let mut q = Tensor::new(name.clone(), out_dt, graph.tensor(t).shape.clone());
-            q.quant = Some(QuantParams::per_tensor(p.scale[0], p.zero_point[0] + out_shift));
+            q.quant = Some(QuantParams::per_tensor(
+                p.scale[0],
+                p.zero_point[0] + out_shift,
+            ));
             let q = b.out.add_tensor(q);
-            b.add_node(format!("{name}_quantize"), Op::Quantize(Quantize { to: out_dt }), t, q);
+            b.add_node(
+                format!("{name}_quantize"),
+                Op::Quantize(Quantize { to: out_dt }),
+                t,
+                q,
+            );
             b.out.outputs[k] = q;
             continue;
         }
@@ -479,16 +525,26 @@ pub fn quantize_integer(
             continue;
         }
         b.out.tensor_mut(t).name = format!("{name}_quantized");
-        let Some(p) = params[t.0].clone() else { continue };
+        let Some(p) = params[t.0].clone() else {
+            continue;
+        };
         let mut o = Tensor::new(name.clone(), out_dt, graph.tensor(t).shape.clone());
         let op = if out_dt == DType::F32 {
             Op::Dequantize(Default::default())
         } else {
-            o.quant = Some(QuantParams::per_tensor(p.scale[0], p.zero_point[0] + out_shift));
+            o.quant = Some(QuantParams::per_tensor(
+                p.scale[0],
+                p.zero_point[0] + out_shift,
+            ));
             Op::Quantize(Quantize { to: out_dt })
         };
         let o = b.out.add_tensor(o);
-        b.add_node(format!("{name}_{}", op.name().to_ascii_lowercase()), op, t, o);
+        b.add_node(
+            format!("{name}_{}", op.name().to_ascii_lowercase()),
+            op,
+            t,
+            o,
+        );
         b.out.outputs[k] = o;
     }
 
@@ -525,7 +581,9 @@ fn lower_operands(
 ) -> Result<Vec<Option<TensorId>>, QuantError> {
     let act_dt = b.opts.activations;
     let acts = r.activation_operands(n.inputs.len());
-    let shared = matches!(r.output, OutputRule::Shared).then(|| params[n.outputs[0].0].clone()).flatten();
+    let shared = matches!(r.output, OutputRule::Shared)
+        .then(|| params[n.outputs[0].0].clone())
+        .flatten();
     let mut inputs = n.inputs.clone();
     for &i in &acts {
         let Some(t) = n.inputs[i] else { continue };
@@ -534,61 +592,87 @@ fn lower_operands(
             let v = b.const_values(n, t)?;
             let (q, p) = match &shared {
                 Some(p) => (spec::quantize_with(&v, p, act_dt), p.clone()),
-                None => spec::quantize_asymmetric(&v, act_dt),
+                None => spec::quantize_asymmetric(&v, act_dt)?,
             };
             let bytes = Builder::int_bytes(&q, act_dt);
-            b.add_const(&format!("{}_quantized", src.name), act_dt, src.shape.clone(), bytes, p)?
+            b.add_const(
+                &format!("{}_quantized", src.name),
+                act_dt,
+                src.shape.clone(),
+                bytes,
+                p,
+            )?
         } else if let Some(p) = requant.get(&(node_idx, i)) {
             b.requant(t, p.clone())
         } else if is_int[t.0] {
             t
         } else {
-            let p = params[t.0].clone().ok_or_else(|| QuantError::MissingRange {
-                tensor: src.name.clone(),
-                node: n.name.clone(),
-            })?;
+            let p = params[t.0]
+                .clone()
+                .ok_or_else(|| QuantError::MissingRange {
+                    tensor: src.name.clone(),
+                    node: n.name.clone(),
+                })?;
             b.int_copy(t, p, act_dt)
         });
     }
-    let mut weight_params = None;
     if let Some(w) = r.weights {
         if let Some(t) = n.inputs.get(w.operand).copied().flatten() {
             let src = b.src.tensor(t);
             let v = b.const_values(n, t)?;
             let axis = if b.opts.per_tensor { None } else { w.axis };
-            let (q, p) = spec::quantize_symmetric_int8(&v, &src.shape, axis);
-            let bytes = q.iter().map(|&x| x as u8).collect();
-            weight_params = Some(p.clone());
-            inputs[w.operand] = Some(b.add_const(&format!("{}_int8", src.name), DType::I8, src.shape.clone(), bytes, p)?);
-        }
-    }
-    if let (Some(bi), Some(wp)) = (r.bias, &weight_params) {
-        if let Some(t) = n.inputs.get(bi).copied().flatten() {
-            let src = b.src.tensor(t);
-            let v = b.const_values(n, t)?;
-            let in_t = acts.first().and_then(|&i| inputs[i]).ok_or_else(|| QuantError::Operand {
-                node: n.name.clone(),
-                op: n.op.name().to_string(),
-                reason: "no input operand".into(),
-            })?;
-            let in_scale = b
-                .out
-                .tensor(in_t)
-                .quant
-                .as_ref()
-                .map(|p| p.scale[0])
-                .ok_or_else(|| QuantError::MissingRange {
-                    tensor: b.out.tensor(in_t).name.clone(),
-                    node: n.name.clone(),
-                })?;
-            let wide = act_dt == DType::I16;
-            let (q, p) = spec::quantize_bias(&v, in_scale, wp, wide);
-            let (dt, bytes): (DType, Vec<u8>) = if wide {
-                (DType::I64, q.iter().flat_map(|x| x.to_le_bytes()).collect())
-            } else {
-                (DType::I32, q.iter().flat_map(|&x| (x as i32).to_le_bytes()).collect())
+            let bias = r
+                .bias
+                .and_then(|bi| n.inputs.get(bi).copied().flatten().map(|bt| (bi, bt)));
+            let (q, wp) = match bias {
+                None => spec::quantize_weights(&v, &src.shape, axis)?,
+                Some((bi, bt)) => {
+                    let bsrc = b.src.tensor(bt);
+                    let bv = b.const_values(n, bt)?;
+                    let in_t = acts.first().and_then(|&i| inputs[i]).ok_or_else(|| {
+                        QuantError::Operand {
+                            node: n.name.clone(),
+                            op: n.op.name().to_string(),
+                            reason: "no input operand".into(),
+                        }
+                    })?;
+                    let in_scale = b
+                        .out
+                        .tensor(in_t)
+                        .quant
+                        .as_ref()
+                        .map(|p| p.scale[0])
+                        .ok_or_else(|| QuantError::MissingRange {
+                            tensor: b.out.tensor(in_t).name.clone(),
+                            node: n.name.clone(),
+                        })?;
+                    let wide = act_dt == DType::I16;
+                    let (q, wp, qb, bp) =
+                        spec::quantize_weights_and_bias(&v, &src.shape, axis, &bv, in_scale, wide)?;
+                    let (dt, bytes): (DType, Vec<u8>) = if wide {
+                        (
+                            DType::I64,
+                            qb.iter().flat_map(|x| x.to_le_bytes()).collect(),
+                        )
+                    } else {
+                        (
+                            DType::I32,
+                            qb.iter().flat_map(|&x| (x as i32).to_le_bytes()).collect(),
+                        )
+                    };
+                    let name = format!("{}_{}", bsrc.name, dt.name());
+                    inputs[bi] = Some(b.add_const(&name, dt, bsrc.shape.clone(), bytes, bp)?);
+                    (q, wp)
+                }
             };
-            inputs[bi] = Some(b.add_const(&format!("{}_{}", src.name, dt.name()), dt, src.shape.clone(), bytes, p)?);
+            let bytes = q.iter().map(|&x| x as u8).collect();
+            inputs[w.operand] = Some(b.add_const(
+                &format!("{}_int8", src.name),
+                DType::I8,
+                src.shape.clone(),
+                bytes,
+                wp,
+            )?);
         }
     }
     Ok(inputs)

@@ -56,7 +56,12 @@ const fn act(activations: &'static [usize], output: OutputRule, int16: bool) -> 
     }
 }
 
-const fn weighted(input: &'static [usize], weights: usize, axis: Option<usize>, bias: usize) -> Rule {
+const fn weighted(
+    input: &'static [usize],
+    weights: usize,
+    axis: Option<usize>,
+    bias: usize,
+) -> Rule {
     Rule {
         activations: input,
         weights: Some(WeightRule {
@@ -122,7 +127,11 @@ impl Rule {
         if self.variadic {
             (0..n).collect()
         } else {
-            self.activations.iter().copied().filter(|&i| i < n).collect()
+            self.activations
+                .iter()
+                .copied()
+                .filter(|&i| i < n)
+                .collect()
         }
     }
 

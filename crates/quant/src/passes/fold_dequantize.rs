@@ -16,12 +16,20 @@ fn dequantized(t: &Tensor) -> Result<Option<Vec<f32>>> {
                 Some(a) if q.scale.len() > 1 => (a, t.shape[a + 1..].iter().product::<usize>()),
                 _ => (0, usize::MAX),
             };
-            let channels = if inner == usize::MAX { 1 } else { t.shape[axis] };
+            let channels = if inner == usize::MAX {
+                1
+            } else {
+                t.shape[axis]
+            };
             Some(
                 v.iter()
                     .enumerate()
                     .map(|(i, &x)| {
-                        let c = if channels == 1 { 0 } else { (i / inner) % channels };
+                        let c = if channels == 1 {
+                            0
+                        } else {
+                            (i / inner) % channels
+                        };
                         (x - q.zero_point[c] as i64) as f32 * q.scale[c]
                     })
                     .collect(),
@@ -40,7 +48,11 @@ impl Pass for FoldConstantDequantize {
         let mut changed = false;
         let mut keep = Vec::with_capacity(g.nodes.len());
         for n in std::mem::take(&mut g.nodes) {
-            let folded = match (&n.op, n.inputs.first().copied().flatten(), n.outputs.first()) {
+            let folded = match (
+                &n.op,
+                n.inputs.first().copied().flatten(),
+                n.outputs.first(),
+            ) {
                 (Op::Dequantize(_), Some(src), Some(&dst)) if g.tensor(src).is_const() => {
                     match dequantized(g.tensor(src)) {
                         Ok(Some(values)) => {
