@@ -38,7 +38,8 @@ fn dtype_of(type_str: &str) -> Option<DType> {
 
 /// Reads one array from an `.npy` stream. float64 arrays are narrowed to float32.
 pub fn read_npy_from<R: Read>(what: &str, reader: R) -> Result<Array> {
-    let npy = npyz::NpyFile::new(reader).with_context(|| format!("{what}: not a valid .npy file"))?;
+    let npy =
+        npyz::NpyFile::new(reader).with_context(|| format!("{what}: not a valid .npy file"))?;
     if npy.order() == npyz::Order::Fortran {
         bail!("{what}: Fortran-ordered arrays are not supported; save with np.ascontiguousarray");
     }
@@ -65,7 +66,8 @@ pub fn read_npy_from<R: Read>(what: &str, reader: R) -> Result<Array> {
             bytes: bytemuck_bytes(&v),
         });
     }
-    let dtype = dtype_of(&type_str).with_context(|| format!("{what}: unsupported dtype '{type_str}'"))?;
+    let dtype =
+        dtype_of(&type_str).with_context(|| format!("{what}: unsupported dtype '{type_str}'"))?;
     let bytes = match dtype {
         DType::F32 => pod_bytes(npy.into_vec::<f32>().with_context(read_err)?),
         DType::F16 => pod_bytes(npy.into_vec::<half::f16>().with_context(read_err)?),
@@ -83,9 +85,17 @@ pub fn read_npy_from<R: Read>(what: &str, reader: R) -> Result<Array> {
     };
     let numel: usize = shape.iter().product();
     if bytes.len() != numel * dtype.size() {
-        bail!("{what}: has {} data bytes, shape {shape:?} of {dtype} needs {}", bytes.len(), numel * dtype.size());
+        bail!(
+            "{what}: has {} data bytes, shape {shape:?} of {dtype} needs {}",
+            bytes.len(),
+            numel * dtype.size()
+        );
     }
-    Ok(Array { dtype, shape, bytes })
+    Ok(Array {
+        dtype,
+        shape,
+        bytes,
+    })
 }
 
 fn bytemuck_bytes(v: &[f32]) -> Vec<u8> {
@@ -98,24 +108,30 @@ fn pod_bytes<T: bytemuck::Pod>(v: Vec<T>) -> Vec<u8> {
 
 /// Reads an `.npy` file.
 pub fn read_npy(path: &Path) -> Result<Array> {
-    let f = std::fs::File::open(path).with_context(|| format!("cannot open '{}'", path.display()))?;
+    let f =
+        std::fs::File::open(path).with_context(|| format!("cannot open '{}'", path.display()))?;
     read_npy_from(&path.display().to_string(), std::io::BufReader::new(f))
 }
 
 /// Reads every array of an `.npz` file, in archive order.
 pub fn read_npz(path: &Path) -> Result<Vec<(String, Array)>> {
-    let f = std::fs::File::open(path).with_context(|| format!("cannot open '{}'", path.display()))?;
+    let f =
+        std::fs::File::open(path).with_context(|| format!("cannot open '{}'", path.display()))?;
     read_npz_from(&path.display().to_string(), std::io::BufReader::new(f))
 }
 
 /// Reads every array of an `.npz` stream, in archive order.
 pub fn read_npz_from<R: Read + Seek>(what: &str, reader: R) -> Result<Vec<(String, Array)>> {
-    let mut z = zip::ZipArchive::new(reader).with_context(|| format!("{what}: not a valid .npz file"))?;
+    let mut z =
+        zip::ZipArchive::new(reader).with_context(|| format!("{what}: not a valid .npz file"))?;
     let mut out = Vec::new();
     for i in 0..z.len() {
-        let member = z.by_index(i).with_context(|| format!("{what}: cannot read member {i}"))?;
+        let member = z
+            .by_index(i)
+            .with_context(|| format!("{what}: cannot read member {i}"))?;
         let member_name = member.name().map(|n| n.to_string()).unwrap_or_default();
-        let Some(name) = npyz::npz::array_name_from_file_name(&member_name).map(str::to_string) else {
+        let Some(name) = npyz::npz::array_name_from_file_name(&member_name).map(str::to_string)
+        else {
             continue;
         };
         let arr = read_npy_from(&format!("{what}[{name}]"), member)?;
@@ -151,7 +167,11 @@ pub fn encode_npy(a: &Array) -> std::io::Result<Vec<u8>> {
                 bytes: a
                     .bytes
                     .chunks_exact(2)
-                    .flat_map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32().to_le_bytes())
+                    .flat_map(|c| {
+                        half::f16::from_le_bytes([c[0], c[1]])
+                            .to_f32()
+                            .to_le_bytes()
+                    })
                     .collect(),
             };
             encode_typed::<f32>(&f, &mut out)?
@@ -171,7 +191,10 @@ pub fn encode_npy(a: &Array) -> std::io::Result<Vec<u8>> {
 pub fn write_npz(path: &Path, arrays: &[(String, Array)]) -> Result<()> {
     let mut members = Vec::with_capacity(arrays.len());
     for (name, a) in arrays {
-        members.push((name, encode_npy(a).with_context(|| format!("cannot encode array '{name}'"))?));
+        members.push((
+            name,
+            encode_npy(a).with_context(|| format!("cannot encode array '{name}'"))?,
+        ));
     }
     crate::output::write_atomic_with(path, |f| {
         let mut z = zip::ZipWriter::new(std::io::BufWriter::new(f));

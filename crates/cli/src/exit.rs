@@ -16,7 +16,12 @@ pub const INTERNAL: i32 = 70;
 pub fn report(e: &anyhow::Error) -> ! {
     let chain: Vec<String> = e
         .chain()
-        .map(|c| c.to_string().split_whitespace().collect::<Vec<_>>().join(" "))
+        .map(|c| {
+            c.to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .collect();
     eprintln!("error: {}", chain.join(": "));
     std::process::exit(BAD_INPUT);

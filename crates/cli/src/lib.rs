@@ -3,6 +3,7 @@
 
 pub mod arrays;
 pub mod cmd;
+pub mod evaluate;
 pub mod exit;
 pub mod model;
 pub mod output;

@@ -18,6 +18,7 @@ enum Command {
     Convert(cmd::convert::Args),
     Quantize(cmd::quantize::Args),
     Bench(cmd::bench::Args),
+    Demo(cmd::demo::Args),
 }
 
 fn main() {
@@ -29,6 +30,7 @@ fn main() {
         Command::Convert(a) => cmd::convert::main(a),
         Command::Quantize(a) => cmd::quantize::main(a),
         Command::Bench(a) => cmd::bench::main(a),
+        Command::Demo(a) => cmd::demo::main(a),
     };
     if let Err(e) = result {
         exit::report(&e);

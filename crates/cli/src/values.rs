@@ -47,7 +47,11 @@ pub fn to_array(v: &TensorValue) -> Array {
 /// float64 files were already narrowed to float32 when read.
 pub fn check_inputs(g: &Graph, arrays: &[(String, Array)]) -> Result<Vec<TensorValue>> {
     if arrays.len() != g.inputs.len() {
-        let names: Vec<&str> = g.inputs.iter().map(|&i| g.tensor(i).name.as_str()).collect();
+        let names: Vec<&str> = g
+            .inputs
+            .iter()
+            .map(|&i| g.tensor(i).name.as_str())
+            .collect();
         bail!(
             "the model has {} input(s) {:?}, {} array(s) were given",
             g.inputs.len(),

@@ -9,13 +9,27 @@ fn expect_clean_error(tag: &str, bytes: &[u8], ext: &str) -> String {
     let p = dir.join(format!("bad.{ext}"));
     std::fs::write(&p, bytes).expect("write");
     let mut last = String::new();
-    for cmd in [vec!["inspect", &s(&p) as &str], vec!["convert", &s(&p), "-o", &s(&dir.join("o.tflite"))]] {
+    for cmd in [
+        vec!["inspect", &s(&p) as &str],
+        vec!["convert", &s(&p), "-o", &s(&dir.join("o.tflite"))],
+    ] {
         let out = edgequant_raw(&cmd);
         let err = String::from_utf8_lossy(&out.stderr).to_string();
-        assert_eq!(out.status.code(), Some(1), "{tag}: {cmd:?} exit status; stderr: {err}");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{tag}: {cmd:?} exit status; stderr: {err}"
+        );
         assert!(err.starts_with("error: "), "{tag}: stderr: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{tag}: one line expected: {err}");
-        assert!(!dir.join("o.tflite").exists(), "{tag}: output written despite error");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{tag}: one line expected: {err}"
+        );
+        assert!(
+            !dir.join("o.tflite").exists(),
+            "{tag}: output written despite error"
+        );
         last = err;
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 
 fn mnist(file: &str) -> PathBuf {
     let p = cache().join("mnist").join(file);
-    assert!(p.exists(), "missing {}: run scripts/setup first", p.display());
+    assert!(
+        p.exists(),
+        "missing {}: run scripts/setup first",
+        p.display()
+    );
     p
 }
 
@@ -55,7 +59,11 @@ fn tutorial_cnn_all_modes_accuracy_and_size() {
     eprintln!("float {float_acc:.2} %, TensorFlow int8 {tf_int8_acc:.2} %");
 
     let cases: &[(&str, &[&str], &str)] = &[
-        ("int8", &["--mode", "int8", "--samples", "100"], "int8_floatio.tflite"),
+        (
+            "int8",
+            &["--mode", "int8", "--samples", "100"],
+            "int8_floatio.tflite",
+        ),
         ("dynamic", &["--mode", "dynamic"], "dynamic.tflite"),
         ("float16", &["--mode", "float16"], "float16.tflite"),
         ("int16x8", &["--mode", "int16x8", "--samples", "100"], ""),
@@ -72,24 +80,45 @@ fn tutorial_cnn_all_modes_accuracy_and_size() {
         eprintln!("{name}: {acc:.2} %, {} bytes", size(&out));
         match *name {
             "int8" => {
-                assert!(acc >= float_acc - 0.3, "int8 {acc} < float {float_acc} - 0.3");
-                assert!(acc >= tf_int8_acc - 0.1, "int8 {acc} < TensorFlow int8 {tf_int8_acc} - 0.1");
+                assert!(
+                    acc >= float_acc - 0.3,
+                    "int8 {acc} < float {float_acc} - 0.3"
+                );
+                assert!(
+                    acc >= tf_int8_acc - 0.1,
+                    "int8 {acc} < TensorFlow int8 {tf_int8_acc} - 0.1"
+                );
             }
-            "dynamic" => assert!(acc >= float_acc - 0.1, "dynamic {acc} < float {float_acc} - 0.1"),
-            "float16" => assert!((acc - float_acc).abs() <= 0.05, "float16 {acc} vs float {float_acc}"),
-            _ => assert!(acc >= float_acc - 0.3, "{name} {acc} < float {float_acc} - 0.3"),
+            "dynamic" => assert!(
+                acc >= float_acc - 0.1,
+                "dynamic {acc} < float {float_acc} - 0.1"
+            ),
+            "float16" => assert!(
+                (acc - float_acc).abs() <= 0.05,
+                "float16 {acc} vs float {float_acc}"
+            ),
+            _ => assert!(
+                acc >= float_acc - 0.3,
+                "{name} {acc} < float {float_acc} - 0.3"
+            ),
         }
         if !tf_twin.is_empty() {
             let tf = size(&fixture(&format!("tutorial_cnn/{tf_twin}")));
             let ratio = size(&out) / tf;
-            assert!((0.98..=1.02).contains(&ratio), "{name}: size {} vs TensorFlow {tf} (ratio {ratio:.4})", size(&out));
+            assert!(
+                (0.98..=1.02).contains(&ratio),
+                "{name}: size {} vs TensorFlow {tf} (ratio {ratio:.4})",
+                size(&out)
+            );
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn read(p: &Path) -> edgequant_ir::Graph {
-    edgequant_tflite::read_model(&std::fs::read(p).expect("read")).expect("parse").graph
+    edgequant_tflite::read_model(&std::fs::read(p).expect("read"))
+        .expect("parse")
+        .graph
 }
 
 #[test]
@@ -102,16 +131,41 @@ fn int8_only_models_are_fully_integer_with_integer_io() {
         quantize(
             &float,
             &out,
-            &["--mode", "int8", "--data", &train, "--samples", "100", "--int8-only", "--input-type", io, "--output-type", io],
+            &[
+                "--mode",
+                "int8",
+                "--data",
+                &train,
+                "--samples",
+                "100",
+                "--int8-only",
+                "--input-type",
+                io,
+                "--output-type",
+                io,
+            ],
         );
         let g = read(&out);
         let want = if io == "int8" { DType::I8 } else { DType::U8 };
         assert_eq!(g.tensor(g.inputs[0]).dtype, want);
         assert_eq!(g.tensor(g.outputs[0]).dtype, want);
-        assert!(g.tensor(g.inputs[0]).quant.is_some(), "{io} input has quantization parameters");
+        assert!(
+            g.tensor(g.inputs[0]).quant.is_some(),
+            "{io} input has quantization parameters"
+        );
         for n in &g.nodes {
-            let float_tensor = n.inputs.iter().flatten().chain(&n.outputs).any(|&t| g.tensor(t).dtype == DType::F32);
-            assert!(!float_tensor, "{io}: node '{}' ({}) has a float tensor", n.name, n.op.name());
+            let float_tensor = n
+                .inputs
+                .iter()
+                .flatten()
+                .chain(&n.outputs)
+                .any(|&t| g.tensor(t).dtype == DType::F32);
+            assert!(
+                !float_tensor,
+                "{io}: node '{}' ({}) has a float tensor",
+                n.name,
+                n.op.name()
+            );
         }
         let acc = litert_accuracy(&out);
         eprintln!("{io} I/O: {acc:.2} %");
@@ -124,13 +178,29 @@ fn int8_only_models_are_fully_integer_with_integer_io() {
 fn real_models_int8_run_in_litert() {
     let dir = tempdir("quant_real");
     let images = cache().join("images");
-    assert!(images.exists(), "missing {}: run scripts/setup first", images.display());
-    for (m, hw) in [("hand_landmark_lite.tflite", "224,224"), ("iris_landmark.tflite", "64,64"), ("face_detection_short_range.tflite", "128,128")] {
+    assert!(
+        images.exists(),
+        "missing {}: run scripts/setup first",
+        images.display()
+    );
+    for (m, hw) in [
+        ("hand_landmark_lite.tflite", "224,224"),
+        ("iris_landmark.tflite", "64,64"),
+        ("face_detection_short_range.tflite", "128,128"),
+    ] {
         let src = model(m);
         let out = dir.join(m);
-        quantize(&src, &out, &["--mode", "int8", "--data", &s(&images), "--resize", hw]);
+        quantize(
+            &src,
+            &out,
+            &["--mode", "int8", "--data", &s(&images), "--resize", hw],
+        );
         let g = read(&out);
-        let int_ops = g.nodes.iter().filter(|n| matches!(n.op, Op::Conv2d(_)) && g.tensor(n.outputs[0]).dtype == DType::I8).count();
+        let int_ops = g
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.op, Op::Conv2d(_)) && g.tensor(n.outputs[0]).dtype == DType::I8)
+            .count();
         assert!(int_ops > 0, "{m}: no int8 convolution");
         let inputs = make_inputs(&src, &dir.join(format!("{m}.in")));
         let quant = litert(&out, &inputs, &dir.join(format!("{m}.q.npz")), false);
@@ -156,7 +226,11 @@ fn quantize_is_deterministic() {
     let a = dir.join("a.tflite");
     let b = dir.join("b.tflite");
     for p in [&a, &b] {
-        quantize(&float, p, &["--mode", "int8", "--data", &train, "--samples", "64"]);
+        quantize(
+            &float,
+            p,
+            &["--mode", "int8", "--data", &train, "--samples", "64"],
+        );
     }
     assert!(std::fs::read(&a).expect("a") == std::fs::read(&b).expect("b"));
     let _ = std::fs::remove_dir_all(&dir);
@@ -166,7 +240,10 @@ fn expect_error(args: &[&str], needle: &str) {
     let out = edgequant_raw(args);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
-    assert!(err.contains(needle), "{args:?}: expected '{needle}' in: {err}");
+    assert!(
+        err.contains(needle),
+        "{args:?}: expected '{needle}' in: {err}"
+    );
 }
 
 #[test]
@@ -175,9 +252,25 @@ fn bad_quantization_input() {
     let float = s(&fixture("tutorial_cnn/float.tflite"));
     let out = s(&dir.join("o.tflite"));
     let train = s(&mnist("train-images-idx3-ubyte"));
-    expect_error(&["quantize", &float, "-o", &out, "--mode", "int8"], "--data");
     expect_error(
-        &["quantize", &float, "-o", &out, "--mode", "int8", "--data", &train, "--samples", "10", "--keep-float", "NOPE"],
+        &["quantize", &float, "-o", &out, "--mode", "int8"],
+        "--data",
+    );
+    expect_error(
+        &[
+            "quantize",
+            &float,
+            "-o",
+            &out,
+            "--mode",
+            "int8",
+            "--data",
+            &train,
+            "--samples",
+            "10",
+            "--keep-float",
+            "NOPE",
+        ],
         "NOPE",
     );
     let nan = dir.join("nan.npy");
@@ -189,7 +282,19 @@ fn bad_quantization_input() {
         bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
     };
     std::fs::write(&nan, edgequant::arrays::encode_npy(&arr).expect("npy")).expect("write");
-    expect_error(&["quantize", &float, "-o", &out, "--mode", "int8", "--data", &s(&nan)], "sample 1");
+    expect_error(
+        &[
+            "quantize",
+            &float,
+            "-o",
+            &out,
+            "--mode",
+            "int8",
+            "--data",
+            &s(&nan),
+        ],
+        "sample 1",
+    );
     let wrong = dir.join("wrong.npy");
     let arr = edgequant::arrays::Array {
         dtype: DType::F32,
@@ -197,7 +302,19 @@ fn bad_quantization_input() {
         bytes: vec![0; 2 * 32 * 32 * 4],
     };
     std::fs::write(&wrong, edgequant::arrays::encode_npy(&arr).expect("npy")).expect("write");
-    expect_error(&["quantize", &float, "-o", &out, "--mode", "int8", "--data", &s(&wrong)], "28");
+    expect_error(
+        &[
+            "quantize",
+            &float,
+            "-o",
+            &out,
+            "--mode",
+            "int8",
+            "--data",
+            &s(&wrong),
+        ],
+        "28",
+    );
     assert!(!dir.join("o.tflite").exists(), "no output on error");
     let _ = std::fs::remove_dir_all(&dir);
 }

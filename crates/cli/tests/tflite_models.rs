@@ -54,10 +54,17 @@ fn check_model(path: &std::path::Path, tag: &str) {
     );
 
     let converted = litert(&out1, &inputs, &dir.join("converted.npz"), false);
-    assert_eq!(converted.len(), reference.len(), "{tag}: output count after convert");
+    assert_eq!(
+        converted.len(),
+        reference.len(),
+        "{tag}: output count after convert"
+    );
     for ((n, a), (_, b)) in converted.iter().zip(&reference) {
         assert_eq!(a.shape, b.shape, "{tag}: '{n}' shape after convert");
-        assert!(a.bytes == b.bytes, "{tag}: output '{n}' not bit-identical after convert");
+        assert!(
+            a.bytes == b.bytes,
+            "{tag}: output '{n}' not bit-identical after convert"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -78,7 +85,14 @@ fn tutorial_cnn_float_matches_litert_and_round_trips() {
 fn inspect_json_has_stable_keys() {
     let out = edgequant(&["inspect", &s(&model("iris_landmark.tflite")), "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("inspect prints JSON");
-    for key in ["format", "size_bytes", "inputs", "outputs", "tensors", "ops"] {
+    for key in [
+        "format",
+        "size_bytes",
+        "inputs",
+        "outputs",
+        "tensors",
+        "ops",
+    ] {
         assert!(v.get(key).is_some(), "missing key {key}");
     }
     assert_eq!(v["format"], "tflite");
@@ -89,7 +103,9 @@ fn inspect_json_has_stable_keys() {
     assert_eq!(v["ops"]["CONV_2D"], 55);
     assert_eq!(v["ops"]["PRELU"], 53);
     let tensors = v["tensors"].as_array().expect("tensors array");
-    assert!(tensors.iter().all(|t| t["byte_size"].is_u64() && t.get("quantization").is_some()));
+    assert!(tensors
+        .iter()
+        .all(|t| t["byte_size"].is_u64() && t.get("quantization").is_some()));
 }
 
 #[test]
@@ -104,7 +120,12 @@ fn selfie_segmentation_custom_transpose_conv_runs() {
     let out = dir.join("selfie.tflite");
     edgequant(&["convert", &s(&path), "-o", &s(&out)]);
     let converted = litert(&out, &inputs, &dir.join("converted.npz"), false);
-    assert_close("selfie_segmentation converted", &converted, &reference, FLOAT_TOL);
+    assert_close(
+        "selfie_segmentation converted",
+        &converted,
+        &reference,
+        FLOAT_TOL,
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -124,5 +145,9 @@ fn unknown_custom_op_is_one_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "stderr: {err}");
     assert!(err.contains("Convolution2DTransposeBiaX"), "stderr: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "one-line error, got: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one-line error, got: {err}"
+    );
 }

@@ -9,8 +9,7 @@ mod common;
 use edgequant_onnx::{read_onnx, ImportOptions, OnnxError};
 
 fn light(name: &str) -> std::path::PathBuf {
-    let dir =
-        common::cache_dir().join("venv/lib/python3.11/site-packages/onnx/backend/test/data/light");
+    let dir = common::onnx_package_dir().join("backend/test/data/light");
     common::require(
         dir.join(format!("light_{name}.onnx")),
         "onnx wheel light models",

@@ -23,7 +23,7 @@ const RTOL: f32 = 1e-4;
 
 fn data_dir() -> PathBuf {
     let cache = common::cache_dir();
-    let wheel = cache.join("venv/lib/python3.11/site-packages/onnx/backend/test/data/node");
+    let wheel = common::onnx_package_dir().join("backend/test/data/node");
     if wheel.join("test_relu/model.onnx").exists() {
         return wheel;
     }

@@ -1,9 +1,9 @@
 //! `edgequant bench`: batch-1 latency of the interpreter.
 
 use crate::arrays::read_npy;
+use crate::arrays::Array;
 use crate::model::{load, LoadOptions};
 use crate::values::check_inputs;
-use crate::arrays::Array;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -71,10 +71,13 @@ fn synthetic(g: &edgequant_ir::Graph) -> Vec<(String, Array)> {
 /// Runs the subcommand.
 pub fn main(args: Args) -> Result<()> {
     super::run::set_threads(args.threads)?;
-    let m = load(&args.model, &LoadOptions {
-        keep_io_layout: true,
-        ..Default::default()
-    })?;
+    let m = load(
+        &args.model,
+        &LoadOptions {
+            keep_io_layout: true,
+            ..Default::default()
+        },
+    )?;
     let arrays = if args.inputs.is_empty() {
         synthetic(&m.graph)
     } else {

@@ -67,7 +67,9 @@ pub fn describe(m: &Loaded) -> Value {
 fn quant_text(t: &Tensor) -> String {
     match &t.quant {
         None => String::new(),
-        Some(q) if q.is_per_tensor() => format!("  scale={} zero_point={}", q.scale[0], q.zero_point[0]),
+        Some(q) if q.is_per_tensor() => {
+            format!("  scale={} zero_point={}", q.scale[0], q.zero_point[0])
+        }
         Some(q) => format!(
             "  per-channel axis={} ({} scales, first scale={} zero_point={})",
             q.axis.map(|a| a.to_string()).unwrap_or_else(|| "?".into()),
@@ -86,7 +88,12 @@ pub fn main(args: Args) -> Result<()> {
         return Ok(());
     }
     let g = &m.graph;
-    println!("{} ({} model, {} bytes)", args.model.display(), m.format.name(), m.size_bytes);
+    println!(
+        "{} ({} model, {} bytes)",
+        args.model.display(),
+        m.format.name(),
+        m.size_bytes
+    );
     if !m.description.is_empty() {
         println!("description: {}", m.description);
     }
@@ -105,8 +112,17 @@ pub fn main(args: Args) -> Result<()> {
     for (name, count) in &ops {
         println!("  {name:<24} {count}");
     }
-    let weights: usize = g.tensors.iter().filter(|t| t.is_const()).map(|t| t.byte_size()).sum();
-    println!("tensors: {} ({} constant, {weights} bytes of constant data)", g.tensors.len(), g.tensors.iter().filter(|t| t.is_const()).count());
+    let weights: usize = g
+        .tensors
+        .iter()
+        .filter(|t| t.is_const())
+        .map(|t| t.byte_size())
+        .sum();
+    println!(
+        "tensors: {} ({} constant, {weights} bytes of constant data)",
+        g.tensors.len(),
+        g.tensors.iter().filter(|t| t.is_const()).count()
+    );
     for (i, t) in g.tensors.iter().enumerate() {
         println!(
             "  [{i}] {} {:?} {} {}B{}{}",

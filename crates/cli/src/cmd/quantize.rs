@@ -131,7 +131,8 @@ pub struct Args {
     pub threads: Option<usize>,
 }
 
-fn calibrator_kind(c: Calibrator) -> CalibratorKind {
+/// The calibrator settings behind a `--calibrator` choice.
+pub fn calibrator_kind(c: Calibrator) -> CalibratorKind {
     match c {
         Calibrator::Minmax => CalibratorKind::MinMax,
         Calibrator::Percentile => CalibratorKind::Percentile {
@@ -183,10 +184,17 @@ fn ranges_for(graph: &Graph, args: &Args) -> Result<Vec<Option<(f32, f32)>>> {
     let ds = load_dataset(data, &specs, &opts)
         .with_context(|| format!("cannot read calibration data '{}'", data.display()))?;
     let bar = indicatif::ProgressBar::new(ds.len() as u64).with_style(
-        indicatif::ProgressStyle::with_template("calibrating {bar:30} {pos}/{len} samples ({elapsed})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "calibrating {bar:30} {pos}/{len} samples ({elapsed})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let ranges = calibrate(graph, ds.samples(), calibrator_kind(args.calibrator), &|| bar.inc(1))?;
+    let ranges = calibrate(
+        graph,
+        ds.samples(),
+        calibrator_kind(args.calibrator),
+        &|| bar.inc(1),
+    )?;
     bar.finish_and_clear();
     eprintln!(
         "calibrated on {} samples from '{}' with {} in {:.2} s",
@@ -198,7 +206,8 @@ fn ranges_for(graph: &Graph, args: &Args) -> Result<Vec<Option<(f32, f32)>>> {
     Ok(ranges)
 }
 
-fn describe_io(g: &Graph) {
+/// Prints the model's inputs and outputs with how to feed and read integer ones.
+pub fn describe_io(g: &Graph) {
     for (label, ids) in [("input", &g.inputs), ("output", &g.outputs)] {
         for &i in ids.iter() {
             let t = g.tensor(i);
@@ -223,6 +232,101 @@ fn describe_io(g: &Graph) {
     }
 }
 
+/// What to do in one quantization run, independent of where the data comes from.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub mode: Mode,
+    pub input_type: Io,
+    pub output_type: Io,
+    pub int8_only: bool,
+    pub fc_per_channel: bool,
+    pub per_tensor: bool,
+    pub keep_float: Vec<String>,
+    pub min_elements: usize,
+}
+
+impl Settings {
+    /// Defaults for `mode` (float I/O, per-channel weights, TensorFlow's 1024-element
+    /// dynamic-range threshold).
+    pub fn new(mode: Mode) -> Self {
+        Settings {
+            mode,
+            input_type: Io::Float32,
+            output_type: Io::Float32,
+            int8_only: false,
+            fc_per_channel: false,
+            per_tensor: false,
+            keep_float: Vec::new(),
+            min_elements: 1024,
+        }
+    }
+}
+
+fn settings(a: &Args) -> Settings {
+    Settings {
+        mode: a.mode,
+        input_type: a.input_type,
+        output_type: a.output_type,
+        int8_only: a.int8_only,
+        fc_per_channel: a.fc_per_channel,
+        per_tensor: a.per_tensor,
+        keep_float: a.keep_float.clone(),
+        min_elements: a.min_elements,
+    }
+}
+
+/// Quantizes a prepared float graph (see [`prepare_float`]) in `s.mode`; `ranges` are the
+/// calibrated tensor ranges, required for int8 and int16x8. Ops that stay float are listed on
+/// stderr.
+pub fn apply_mode(
+    float: &Graph,
+    s: &Settings,
+    ranges: Option<&[Option<(f32, f32)>]>,
+) -> Result<Graph> {
+    Ok(match s.mode {
+        Mode::Float16 => quantize_float16(float)?,
+        Mode::Dynamic => {
+            let (g, names) = quantize_dynamic(
+                float,
+                &DynamicOptions {
+                    min_elements: s.min_elements,
+                    per_tensor: s.per_tensor,
+                },
+            )?;
+            eprintln!("quantized {} weight tensors to int8", names.len());
+            g
+        }
+        Mode::Int8 | Mode::Int16x8 => {
+            let acts = if s.mode == Mode::Int8 {
+                DType::I8
+            } else {
+                DType::I16
+            };
+            let ranges = ranges.context("integer quantization needs calibrated ranges")?;
+            let q = quantize_integer(
+                float,
+                ranges,
+                &IntegerOptions {
+                    activations: acts,
+                    input_type: s.input_type.into(),
+                    output_type: s.output_type.into(),
+                    integer_only: s.int8_only,
+                    fc_per_channel: s.fc_per_channel,
+                    per_tensor: s.per_tensor,
+                    keep_float: s.keep_float.clone(),
+                },
+            )?;
+            if !q.float_nodes.is_empty() {
+                eprintln!("{} op(s) stay float:", q.float_nodes.len());
+                for n in &q.float_nodes {
+                    eprintln!("  {n}");
+                }
+            }
+            q.graph
+        }
+    })
+}
+
 /// Runs the subcommand.
 pub fn main(args: Args) -> Result<()> {
     super::run::set_threads(args.threads)?;
@@ -234,52 +338,20 @@ pub fn main(args: Args) -> Result<()> {
             keep_io_layout: false,
         },
     )?;
-    let float = prepare_float(&m.graph)?;
-    let graph = match args.mode {
-        Mode::Float16 => quantize_float16(&float)?,
-        Mode::Dynamic => {
-            let (g, names) = quantize_dynamic(
-                &float,
-                &DynamicOptions {
-                    min_elements: args.min_elements,
-                    per_tensor: args.per_tensor,
-                },
-            )?;
-            eprintln!("quantized {} weight tensors to int8", names.len());
-            g
-        }
-        Mode::Int8 | Mode::Int16x8 => {
-            let acts = if args.mode == Mode::Int8 { DType::I8 } else { DType::I16 };
-            let ranges = ranges_for(&float, &args)?;
-            let q = quantize_integer(
-                &float,
-                &ranges,
-                &IntegerOptions {
-                    activations: acts,
-                    input_type: args.input_type.into(),
-                    output_type: args.output_type.into(),
-                    integer_only: args.int8_only,
-                    fc_per_channel: args.fc_per_channel,
-                    per_tensor: args.per_tensor,
-                    keep_float: args.keep_float.clone(),
-                },
-            )?;
-            if !q.float_nodes.is_empty() {
-                eprintln!("{} op(s) stay float:", q.float_nodes.len());
-                for n in &q.float_nodes {
-                    eprintln!("  {n}");
-                }
-            }
-            q.graph
-        }
-    };
     if !matches!(args.mode, Mode::Int8 | Mode::Int16x8)
         && (args.input_type != Io::Float32 || args.output_type != Io::Float32)
     {
         bail!("--input-type/--output-type apply to --mode int8 and int16x8 only");
     }
-    let bytes = edgequant_tflite::write_model(&graph, &format!("edgequant {}", env!("CARGO_PKG_VERSION")))
-        .context("cannot write the quantized model")?;
+    let float = prepare_float(&m.graph)?;
+    let ranges = match args.mode {
+        Mode::Int8 | Mode::Int16x8 => Some(ranges_for(&float, &args)?),
+        _ => None,
+    };
+    let graph = apply_mode(&float, &settings(&args), ranges.as_deref())?;
+    let bytes =
+        edgequant_tflite::write_model(&graph, &format!("edgequant {}", env!("CARGO_PKG_VERSION")))
+            .context("cannot write the quantized model")?;
     write_atomic(&args.output, &bytes)?;
     describe_io(&graph);
     eprintln!(

@@ -41,7 +41,11 @@ pub fn parse_input_shape(s: &str) -> Result<(String, Vec<usize>), String> {
         .ok_or_else(|| format!("'{s}': expected NAME=D0,D1,..."))?;
     let dims = dims
         .split(',')
-        .map(|d| d.trim().parse::<usize>().map_err(|_| format!("'{s}': '{d}' is not a dimension")))
+        .map(|d| {
+            d.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("'{s}': '{d}' is not a dimension"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((name.to_string(), dims))
 }

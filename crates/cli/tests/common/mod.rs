@@ -14,7 +14,9 @@ use std::process::{Command, Output};
 pub fn cache() -> PathBuf {
     match std::env::var_os("EDGEQUANT_CACHE") {
         Some(p) => PathBuf::from(p),
-        None => PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/edgequant"),
+        None => {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/edgequant")
+        }
     }
 }
 
@@ -76,7 +78,10 @@ pub fn edgequant_raw(args: &[&str]) -> Output {
 
 /// Runs the edgequant binary and requires success.
 pub fn edgequant(args: &[&str]) -> Output {
-    check(&format!("edgequant {}", args.join(" ")), edgequant_raw(args))
+    check(
+        &format!("edgequant {}", args.join(" ")),
+        edgequant_raw(args),
+    )
 }
 
 fn py(script: &str, args: &[&str]) -> Output {
@@ -101,7 +106,11 @@ pub fn make_inputs(model: &Path, dir: &Path) -> Vec<PathBuf> {
         }
         v.push(p);
     }
-    assert!(!v.is_empty(), "make_inputs.py wrote no inputs for {}", model.display());
+    assert!(
+        !v.is_empty(),
+        "make_inputs.py wrote no inputs for {}",
+        model.display()
+    );
     v
 }
 
@@ -111,7 +120,12 @@ pub fn s(p: &Path) -> String {
 }
 
 /// Runs LiteRT on `model` (`reference` = BUILTIN_REF kernels) and returns outputs in order.
-pub fn litert(model: &Path, inputs: &[PathBuf], out: &Path, reference: bool) -> Vec<(String, Array)> {
+pub fn litert(
+    model: &Path,
+    inputs: &[PathBuf],
+    out: &Path,
+    reference: bool,
+) -> Vec<(String, Array)> {
     let mut args = vec![s(model), s(out)];
     if !inputs.is_empty() {
         args.push("-i".into());
@@ -153,7 +167,12 @@ pub fn ordered_npz(path: &Path) -> Vec<(String, Array)> {
 }
 
 /// Runs `edgequant run` and returns outputs in order.
-pub fn edgequant_run(model: &Path, inputs: &[PathBuf], out: &Path, extra: &[&str]) -> Vec<(String, Array)> {
+pub fn edgequant_run(
+    model: &Path,
+    inputs: &[PathBuf],
+    out: &Path,
+    extra: &[&str],
+) -> Vec<(String, Array)> {
     let mut args = vec!["run".to_string(), s(model), "-o".into(), s(out)];
     for i in inputs {
         args.push("-i".into());
@@ -180,7 +199,12 @@ pub fn floats(a: &Array) -> Vec<f64> {
 /// Relative L2 error ‖a − b‖₂ / ‖b‖₂ (b is the reference; an all-zero reference uses ‖a‖₂).
 pub fn rel_l2(a: &[f64], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len(), "length mismatch");
-    let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt();
+    let num: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f64>()
+        .sqrt();
     let den: f64 = b.iter().map(|y| y * y).sum::<f64>().sqrt();
     if den == 0.0 {
         num
@@ -191,11 +215,19 @@ pub fn rel_l2(a: &[f64], b: &[f64]) -> f64 {
 
 /// Asserts that every output agrees with the reference within relative L2 `tol`, matching
 /// outputs by position and checking shapes; returns the worst error.
-pub fn assert_close(what: &str, ours: &[(String, Array)], reference: &[(String, Array)], tol: f64) -> f64 {
+pub fn assert_close(
+    what: &str,
+    ours: &[(String, Array)],
+    reference: &[(String, Array)],
+    tol: f64,
+) -> f64 {
     assert_eq!(ours.len(), reference.len(), "{what}: output count");
     let mut worst: f64 = 0.0;
     for ((n, a), (rn, b)) in ours.iter().zip(reference) {
-        assert_eq!(a.shape, b.shape, "{what}: output '{n}' vs reference '{rn}' shape");
+        assert_eq!(
+            a.shape, b.shape,
+            "{what}: output '{n}' vs reference '{rn}' shape"
+        );
         let e = rel_l2(&floats(a), &floats(b));
         assert!(
             e <= tol,

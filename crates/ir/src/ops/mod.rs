@@ -4,6 +4,7 @@
 use crate::{Tensor, TensorType};
 
 mod common;
+pub use batch_matmul::batch_matmul_dims;
 pub use common::{broadcast_shapes, Activation, Padding};
 pub use common::{normalize_axis, Window};
 pub use mean::reduce_axes;
@@ -11,7 +12,6 @@ pub use pad::pad_amounts;
 pub use reshape::resolve_shape;
 pub use strided_slice::SliceAxis;
 pub use transpose::permutation;
-pub use batch_matmul::batch_matmul_dims;
 
 /// Shape and type inference for one op.
 pub trait OpDef {

@@ -312,24 +312,45 @@ fn channels<A: Tile, const PX: usize>(
 ) {
     let c = ctx.p.in_c;
     let full_blocks = c / CB;
+    // A tile that fails its bounds check (never expected) is computed by the checked path.
+    let tile = |nb: usize, c0: usize, out: &mut [f32]| {
+        let done = match (PX, nb) {
+            (1, 4) => A::tile::<PX, 4>(ctx, ox, kx, c0, out),
+            (_, 2) => A::tile::<PX, 2>(ctx, ox, kx, c0, out),
+            _ => A::tile::<PX, 1>(ctx, ox, kx, c0, out),
+        };
+        if !done {
+            for j in 0..PX {
+                tail::<A>(
+                    ctx,
+                    ox + j,
+                    kx_range(ctx.p, ox + j),
+                    (c0, c0 + nb * CB),
+                    out,
+                );
+            }
+        }
+    };
     // Four accumulator registers per pixel at the borders, two in the interior.
     let nb_wide = if PX == 1 { 4 } else { 2 };
     let mut cb = 0;
     while cb + nb_wide <= full_blocks {
-        if PX == 1 {
-            A::tile::<PX, 4>(ctx, ox, kx, cb * CB, out);
-        } else {
-            A::tile::<PX, 2>(ctx, ox, kx, cb * CB, out);
-        }
+        tile(nb_wide, cb * CB, out);
         cb += nb_wide;
     }
     while cb < full_blocks {
-        A::tile::<PX, 1>(ctx, ox, kx, cb * CB, out);
+        tile(1, cb * CB, out);
         cb += 1;
     }
     if full_blocks * CB < c {
         for j in 0..PX {
-            tail::<A>(ctx, ox + j, kx_range(ctx.p, ox + j), full_blocks * CB, out);
+            tail::<A>(
+                ctx,
+                ox + j,
+                kx_range(ctx.p, ox + j),
+                (full_blocks * CB, c),
+                out,
+            );
         }
     }
 }
@@ -338,13 +359,14 @@ fn channels<A: Tile, const PX: usize>(
 trait Tile: Arith {
     /// Pixels `ox..ox + PX` × channels `c0..c0 + NB·CB`, accumulated in registers over the
     /// valid taps (kernel rows `ctx.rows`, kernel columns `kx`), then clamped and stored.
+    /// Returns false, computing nothing, when the bounds check fails.
     fn tile<const PX: usize, const NB: usize>(
         ctx: &RowCtx<'_>,
         ox: usize,
         kx: (usize, usize),
         c0: usize,
         out: &mut [f32],
-    );
+    ) -> bool;
 }
 
 /// Checks that every offset a tile touches is in bounds: valid rows, valid columns for all
@@ -387,13 +409,13 @@ impl Tile for Plain {
         kx: (usize, usize),
         c0: usize,
         out: &mut [f32],
-    ) {
+    ) -> bool {
         // Portable version: bounds-checked, relies on auto-vectorization.
         let p = ctx.p;
         let c = p.in_c;
         let Some(x_first) = tile_bounds::<PX, NB>(ctx, ox, kx, c0, out.len()) else {
             debug_assert!(false, "depthwise tile out of bounds");
-            return;
+            return false;
         };
         let mut acc = [[[0.0f32; CB]; NB]; PX];
         for j in 0..PX {
@@ -430,6 +452,7 @@ impl Tile for Plain {
                 }
             }
         }
+        true
     }
 }
 
@@ -442,14 +465,15 @@ impl Tile for Fused {
         kx: (usize, usize),
         c0: usize,
         out: &mut [f32],
-    ) {
+    ) -> bool {
         let Some(x_first) = tile_bounds::<PX, NB>(ctx, ox, kx, c0, out.len()) else {
             debug_assert!(false, "depthwise tile out of bounds");
-            return;
+            return false;
         };
         // SAFETY: `Fused` is only used inside `row_fma`, compiled with AVX2 and FMA and only
         // called after runtime detection; `tile_bounds` proved every offset in bounds.
-        unsafe { avx2::tile::<PX, NB>(ctx, ox, kx, c0, x_first, out) }
+        unsafe { avx2::tile::<PX, NB>(ctx, ox, kx, c0, x_first, out) };
+        true
     }
 }
 
@@ -525,12 +549,18 @@ mod avx2 {
 /// Channels `c_from..` of pixel `ox` (the channel count's remainder below one block), with
 /// bounds-checked indexing.
 #[inline(always)]
-fn tail<A: Arith>(ctx: &RowCtx<'_>, ox: usize, kx: (usize, usize), c_from: usize, out: &mut [f32]) {
+fn tail<A: Arith>(
+    ctx: &RowCtx<'_>,
+    ox: usize,
+    kx: (usize, usize),
+    (c_from, c_to): (usize, usize),
+    out: &mut [f32],
+) {
     let p = ctx.p;
     let c = p.in_c;
-    let acc = &mut out[ox * c + c_from..(ox + 1) * c];
+    let acc = &mut out[ox * c + c_from..ox * c + c_to];
     match ctx.bias {
-        Some(b) => acc.copy_from_slice(&b[c_from..c]),
+        Some(b) => acc.copy_from_slice(&b[c_from..c_to]),
         None => acc.fill(0.0),
     }
     let x0 = (ox * p.stride_w) as isize - p.pad_left as isize;
@@ -541,8 +571,8 @@ fn tail<A: Arith>(ctx: &RowCtx<'_>, ox: usize, kx: (usize, usize), c_from: usize
             let wo = (ky * p.kernel_w + k) * c;
             for ((a, &x), &wv) in acc
                 .iter_mut()
-                .zip(&ctx.img[xo + c_from..xo + c])
-                .zip(&ctx.w[wo + c_from..wo + c])
+                .zip(&ctx.img[xo + c_from..xo + c_to])
+                .zip(&ctx.w[wo + c_from..wo + c_to])
             {
                 *a = A::madd(x, wv, *a);
             }

@@ -58,6 +58,9 @@ impl FullyConnectedWeights {
     }
 }
 
+/// Below this many multiply-adds the product runs on one thread.
+const PAR_MIN_MACS: usize = 1 << 22;
+
 /// Fully connected (TFLite FULLY_CONNECTED, float): `input` is `rows × in_features`,
 /// `output` `rows × out_features`; `output = clamp(input · Wᵀ + bias)`.
 pub fn fully_connected(
@@ -80,6 +83,12 @@ pub fn fully_connected(
         output.len(),
         rows * w.out_features,
     )?;
+    let macs = output.len().saturating_mul(w.in_features);
+    let par = if macs >= PAR_MIN_MACS {
+        par
+    } else {
+        Parallelism::None
+    };
     matmul(
         rows,
         w.out_features,

@@ -17,6 +17,7 @@
 //!   depthwise) have `*_ref` twins that are literal ports of TFLite's reference loops, and
 //!   property tests check exact equality.
 
+pub mod activation16;
 pub mod add;
 pub mod broadcast;
 pub mod concatenation;
@@ -27,6 +28,7 @@ pub mod fixedpoint;
 pub mod fully_connected;
 pub mod gemm;
 pub mod hard_swish;
+pub mod hybrid;
 pub mod leaky_relu;
 pub mod logistic;
 pub mod lut;

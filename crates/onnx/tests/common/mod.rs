@@ -50,6 +50,22 @@ pub fn python() -> PathBuf {
     }
 }
 
+/// The installed `onnx` package directory of the project venv.
+pub fn onnx_package_dir() -> PathBuf {
+    let out = Command::new(python())
+        .args([
+            "-c",
+            "import os, onnx; print(os.path.dirname(onnx.__file__))",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the venv python: {e} (run scripts/setup)"));
+    assert!(
+        out.status.success(),
+        "the venv has no onnx package: run scripts/setup"
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
 /// Runs a tests-py script; panics with its output on failure.
 pub fn run_py(args: &[&str]) {
     let script = require(repo().join("tests-py").join(args[0]), "tests-py script");
