@@ -19,6 +19,7 @@ enum Command {
     Quantize(cmd::quantize::Args),
     Bench(cmd::bench::Args),
     Demo(cmd::demo::Args),
+    Eval(cmd::eval::Args),
 }
 
 fn main() {
@@ -31,6 +32,7 @@ fn main() {
         Command::Quantize(a) => cmd::quantize::main(a),
         Command::Bench(a) => cmd::bench::main(a),
         Command::Demo(a) => cmd::demo::main(a),
+        Command::Eval(a) => cmd::eval::main(a),
     };
     if let Err(e) = result {
         exit::report(&e);

@@ -18,6 +18,7 @@
 //! is the integer interpreter's job and fails with [`InterpError::Unsupported`].
 
 mod error;
+mod int;
 mod interpreter;
 mod ops;
 mod pool;

@@ -23,6 +23,9 @@ pub struct Args {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Fix a dynamic input dimension (ONNX): NAME=D0,D1,...
+    #[arg(long = "input-shape", value_parser = super::run::parse_input_shape)]
+    pub input_shapes: Vec<(String, Vec<usize>)>,
 }
 
 fn quant_json(t: &Tensor) -> Value {
@@ -82,7 +85,13 @@ fn quant_text(t: &Tensor) -> String {
 
 /// Runs the subcommand.
 pub fn main(args: Args) -> Result<()> {
-    let m = load(&args.model, &LoadOptions::default())?;
+    let m = load(
+        &args.model,
+        &LoadOptions {
+            input_shapes: args.input_shapes.clone(),
+            keep_io_layout: false,
+        },
+    )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&describe(&m))?);
         return Ok(());

@@ -131,6 +131,15 @@ pub struct Args {
     pub threads: Option<usize>,
 }
 
+/// Parses `--resize H,W`.
+pub fn parse_resize(v: Option<&[usize]>) -> Result<Option<(usize, usize)>> {
+    match v {
+        None => Ok(None),
+        Some([h, w]) => Ok(Some((*h, *w))),
+        Some(other) => bail!("--resize takes H,W, got {other:?}"),
+    }
+}
+
 /// The calibrator settings behind a `--calibrator` choice.
 pub fn calibrator_kind(c: Calibrator) -> CalibratorKind {
     match c {
@@ -168,11 +177,7 @@ fn ranges_for(graph: &Graph, args: &Args) -> Result<Vec<Option<(f32, f32)>>> {
             InputSpec::from_batched(t.name.clone(), &t.shape)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let resize = match args.resize.as_deref() {
-        None => None,
-        Some([h, w]) => Some((*h, *w)),
-        Some(other) => bail!("--resize takes H,W, got {other:?}"),
-    };
+    let resize = parse_resize(args.resize.as_deref())?;
     let opts = ReadOptions {
         max_samples: args.samples,
         mean: args.mean.clone(),

@@ -71,6 +71,9 @@ pub(crate) trait Kernel: Send + Sync {
 
 /// Prepares `ctx.node` by dispatching on its op.
 pub(crate) fn prepare(ctx: &Ctx<'_>) -> Result<Box<dyn Kernel>, InterpError> {
+    if let Some(k) = crate::int::prepare(ctx) {
+        return k;
+    }
     #[allow(unreachable_patterns)]
     match &ctx.node.op {
         Op::Conv2d(o) => o.prepare(ctx),

@@ -734,6 +734,23 @@ mod tests {
         assert_eq!(out, [6.0, -3.0]);
     }
 
+    #[test]
+    fn tall_kernel_uses_the_checked_path() {
+        // KH = 20 > MAX_KH: the bounds-checked pixel path.
+        let p = params((1, 20, 3, 9), 1, (20, 3), (1, 1), (1, 1), (0, 1));
+        let x: Vec<f32> = (0..p.input_len().unwrap())
+            .map(|i| (i % 11) as f32 - 5.0)
+            .collect();
+        let w: Vec<f32> = (0..p.weights_len().unwrap())
+            .map(|i| (i % 7) as f32 * 0.25)
+            .collect();
+        let mut got = vec![0.0; p.output_len().unwrap()];
+        let mut want = got.clone();
+        depthwise_conv2d(&p, &w, None, &x, &mut got, Parallelism::None).unwrap();
+        depthwise_conv2d_ref(&p, &w, None, &x, &mut want).unwrap();
+        assert_close(&got, &want, &vec![1000.0; got.len()], 1e-6);
+    }
+
     fn case() -> impl Strategy<
         Value = (
             DepthwiseConv2dParams,
@@ -745,7 +762,7 @@ mod tests {
         ),
     > {
         (
-            (1usize..3, 1usize..12, 1usize..14, 1usize..20),
+            (1usize..3, 1usize..12, 1usize..14, 1usize..42),
             1usize..3,
             (1usize..6, 1usize..6),
             (1usize..3, 1usize..3),
