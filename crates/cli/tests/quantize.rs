@@ -225,14 +225,15 @@ fn quantize_is_deterministic() {
     let train = s(&mnist("train-images-idx3-ubyte"));
     let a = dir.join("a.tflite");
     let b = dir.join("b.tflite");
+    let c = dir.join("c.tflite");
+    let flags = ["--mode", "int8", "--data", &train, "--samples", "64", "--threads"];
     for p in [&a, &b] {
-        quantize(
-            &float,
-            p,
-            &["--mode", "int8", "--data", &train, "--samples", "64"],
-        );
+        quantize(&float, p, &[&flags[..], &["2"]].concat());
     }
-    assert!(std::fs::read(&a).expect("a") == std::fs::read(&b).expect("b"));
+    quantize(&float, &c, &[&flags[..], &["1"]].concat());
+    let bytes = std::fs::read(&a).expect("a");
+    assert!(bytes == std::fs::read(&b).expect("b"), "two runs differ");
+    assert!(bytes == std::fs::read(&c).expect("c"), "1 and 2 threads differ");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
