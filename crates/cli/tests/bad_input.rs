@@ -113,3 +113,26 @@ fn usage_error_exit_code() {
     let out = edgequant_raw(&["frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn failed_run_keeps_existing_output_and_leaves_no_temp_files() {
+    let dir = tempdir("atomic");
+    let out = dir.join("model.tflite");
+    std::fs::write(&out, b"previous contents").expect("write");
+    let bad = dir.join("bad.tflite");
+    std::fs::write(&bad, b"TFL3 but not a model").expect("write");
+    let r = edgequant_raw(&["convert", &s(&bad), "-o", &s(&out)]);
+    assert_eq!(r.status.code(), Some(1));
+    assert_eq!(std::fs::read(&out).expect("read"), b"previous contents");
+    let good = model("hand_recrop.tflite");
+    edgequant(&["convert", &s(&good), "-o", &s(&out)]);
+    assert_eq!(&std::fs::read(&out).expect("read")[4..8], b"TFL3", "replaced on success");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .expect("list")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
