@@ -122,8 +122,16 @@ def main():
     ]
     if notes:
         md += ["Notes:", "", *[f"- {n}" for n in notes], ""]
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text("\n".join(md))
+    # Keep the sections other scripts own (bench/quant_compare: <!-- quant_compare:begin/end -->).
+    out = Path(a.out)
+    if out.exists():
+        old = out.read_text()
+        for tag in ("quant_compare",):
+            b, e = f"<!-- {tag}:begin -->", f"<!-- {tag}:end -->"
+            if b in old and e in old:
+                md += [b + old.split(b, 1)[1].split(e, 1)[0] + e, ""]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(md))
     print("\n".join(md))
     return 0
 

@@ -1,3 +1,6 @@
+mod memory;
+pub use memory::MemoryPlan;
+
 use crate::ops::{self, Ctx, Inputs, Io, Kernel, Slot};
 use crate::pool::Pool;
 use crate::value::numel;

@@ -11,11 +11,12 @@
 //! [`Interpreter::run_with_hook`] reports every tensor computed at run time (for calibration)
 //! without changing the graph.
 //!
-//! Scope: float32 graphs, plus QUANTIZE (float → int8/uint8/int16) and DEQUANTIZE
-//! (int8/uint8/int16/int32/float16 → float). Data-movement ops (reshape, squeeze, transpose,
-//! pad, concatenation, strided slice, pack, nearest resize, shape) accept any element type as
-//! long as input and output quantization parameters agree. Arithmetic on integer activations
-//! is the integer interpreter's job and fails with [`InterpError::Unsupported`].
+//! Scope of the float path (`ops`): float32 graphs, plus QUANTIZE (float → int8/uint8/int16)
+//! and DEQUANTIZE (int8/uint8/int16/int32/float16 → float). Data-movement ops (reshape,
+//! squeeze, transpose, pad, concatenation, strided slice, pack, nearest resize, shape) accept
+//! any element type as long as input and output quantization parameters agree. Nodes with
+//! integer activations, and dynamic-range (hybrid) nodes, are claimed first by the integer path
+//! (`int`); an op neither path runs fails with [`InterpError::Unsupported`] naming the node.
 
 mod error;
 mod int;
@@ -26,5 +27,5 @@ mod value;
 
 pub use edgequant_kernels::Parallelism;
 pub use error::InterpError;
-pub use interpreter::Interpreter;
+pub use interpreter::{Interpreter, MemoryPlan};
 pub use value::{TensorData, TensorValue};

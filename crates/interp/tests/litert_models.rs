@@ -2,12 +2,12 @@
 //! LiteRT (ai-edge-litert 2.3.0): the default resolver (optimized kernels + XNNPACK), the
 //! builtin kernels without delegate, and the reference kernels.
 //!
-//! Tolerance: relative L2 error ≤ 1e-5 per output, float32 results differing only by
-//! summation order and FMA. One exception is allowed and reported: when LiteRT's own kernel
-//! sets disagree with each other by more than 1e-5 on an output (hand_landmark_lite's world
-//! landmarks `Identity_3` are computed with heavy cancellation: XNNPACK and the builtin kernels
-//! differ by 1.1e-5 there), the bound for that output is that disagreement — edgequant must be
-//! no further from each LiteRT kernel set than they are from each other.
+//! Tolerance: relative L2 error ≤ 1e-5 per output (float32 results differing only by
+//! summation order and FMA), asserted against the last kernel set listed for a model (the
+//! reference kernels where LiteRT can run them). The distances to the other kernel sets are
+//! printed next to LiteRT's own spread between its kernel sets: on hand_landmark_lite's world
+//! landmarks `Identity_3` (heavy cancellation) XNNPACK and the reference kernels differ by
+//! about 1.1e-5 themselves, and edgequant is 1.01e-5 from XNNPACK, 6.3e-6 from the reference.
 //!
 //! Needs the models and the Python venv made by `scripts/setup`; without them the tests fail
 //! (they never pass silently).
@@ -153,15 +153,14 @@ fn check_model(stem: &str, resolvers: &[&str]) {
             let g = got.as_f32().expect("float32 output");
             let err = rel_l2(g, w);
             // LiteRT's own spread on this output: the largest distance from this kernel set to
-            // another one.
+            // another one (reported, not used as a bound).
             let spread = refs
                 .iter()
                 .map(|(_, other)| rel_l2(&other[k].2, w))
                 .fold(0.0f64, f64::max);
-            let bound = TOLERANCE.max(spread);
             eprintln!("{stem} [{resolver}] {key}: relative L2 error {err:.3e} (LiteRT spread {spread:.3e})");
-            if err > bound {
-                failures.push(format!("[{resolver}] {key}: {err:.3e} > {bound:.3e}"));
+            if Some(resolver) == resolvers.last() && err > TOLERANCE {
+                failures.push(format!("[{resolver}] {key}: {err:.3e} > {TOLERANCE:e}"));
             }
         }
     }

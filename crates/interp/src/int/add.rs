@@ -8,17 +8,24 @@ use crate::value::Elem;
 use crate::InterpError;
 use edgequant_ir::ops::{Add, Sub};
 use edgequant_ir::{Activation, DType};
+use edgequant_kernels::int::binary_lut::BinaryLut8;
 use edgequant_kernels::int::add::{add, AddParams};
 
 struct AddKernel {
     p: AddParams,
+    /// Complete result table for 8-bit types (built from the reference arithmetic).
+    lut: Option<BinaryLut8>,
     dtype: DType,
     shapes: [Vec<usize>; 2],
     out_shape: Vec<usize>,
     out_len: usize,
 }
 
-fn prepare(ctx: &Ctx<'_>, activation: Activation, subtract: bool) -> Result<Box<dyn Kernel>, InterpError> {
+fn prepare(
+    ctx: &Ctx<'_>,
+    activation: Activation,
+    subtract: bool,
+) -> Result<Box<dyn Kernel>, InterpError> {
     let (a, b, out) = (ctx.input(0)?, ctx.input(1)?, ctx.output(0)?);
     if a.dtype != out.dtype || b.dtype != out.dtype {
         return Err(ctx.unsupported(format!(
@@ -27,13 +34,23 @@ fn prepare(ctx: &Ctx<'_>, activation: Activation, subtract: bool) -> Result<Box<
         )));
     }
     let q = Quant::new(ctx);
-    let (qa, qb, qo) = (q.activation(a, true)?, q.activation(b, true)?, q.activation(out, true)?);
+    let (qa, qb, qo) = (
+        q.activation(a, true)?,
+        q.activation(b, true)?,
+        q.activation(out, true)?,
+    );
     let act = fused_activation(ctx, activation)?;
     let p = with_int!(out.dtype, T => AddParams::prepare::<T>(qa, qb, qo, act, subtract),
         return Err(ctx.unsupported(format!("{} output", out.dtype))))
     .map_err(prep_err(ctx))?;
+    let lut = match out.dtype {
+        DType::I8 => Some(BinaryLut8::build::<i8>(|x, y| p.apply(x, y))),
+        DType::U8 => Some(BinaryLut8::build::<u8>(|x, y| p.apply(x, y))),
+        _ => None,
+    };
     Ok(Box::new(AddKernel {
         p,
+        lut,
         dtype: out.dtype,
         shapes: [a.shape.clone(), b.shape.clone()],
         out_shape: out.shape.clone(),
@@ -55,12 +72,27 @@ impl IntPrepare for Sub {
 
 impl Kernel for AddKernel {
     fn run(&self, io: &mut Io<'_>) -> Result<(), String> {
-        with_int!(self.dtype, T => {
-            let mut out = vec![T::default(); self.out_len];
-            add(&self.p, io.ins.typed::<T>(0)?, &self.shapes[0], io.ins.typed::<T>(1)?, &self.shapes[1], &mut out)
-                .map_err(kerr)?;
-            io.set(0, &self.out_shape, T::wrap(out));
-        }, return Err(format!("unexpected type {}", self.dtype)));
+        let (sa, sb) = (&self.shapes[0], &self.shapes[1]);
+        macro_rules! lut {
+            ($t:ty) => {{
+                let mut out = vec![<$t>::default(); self.out_len];
+                let lut = self.lut.as_ref().ok_or("missing table")?;
+                lut.apply(io.ins.typed::<$t>(0)?, sa, io.ins.typed::<$t>(1)?, sb, &mut out)
+                    .map_err(kerr)?;
+                io.set(0, &self.out_shape, <$t>::wrap(out));
+            }};
+        }
+        match self.dtype {
+            DType::I8 => lut!(i8),
+            DType::U8 => lut!(u8),
+            DType::I16 => {
+                let mut out = vec![0i16; self.out_len];
+                add(&self.p, io.ins.typed::<i16>(0)?, sa, io.ins.typed::<i16>(1)?, sb, &mut out)
+                    .map_err(kerr)?;
+                io.set(0, &self.out_shape, i16::wrap(out));
+            }
+            other => return Err(format!("unexpected type {other}")),
+        }
         Ok(())
     }
 }

@@ -9,6 +9,13 @@ use edgequant_ir::ops::AveragePool2d;
 
 impl IntPrepare for AveragePool2d {
     fn prepare_int(&self, ctx: &Ctx<'_>) -> Result<Box<dyn Kernel>, InterpError> {
-        prepare_pool(ctx, true, self.filter, self.stride, self.padding, self.activation)
+        prepare_pool(
+            ctx,
+            true,
+            self.filter,
+            self.stride,
+            self.padding,
+            self.activation,
+        )
     }
 }

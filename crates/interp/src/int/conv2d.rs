@@ -1,8 +1,9 @@
 //! CONV_2D on integers and dynamic range.
 //!
 //! * int8 activations, int8 per-channel weights (axis 0), int32 bias: TFLite
-//!   `reference_integer_ops::ConvPerChannel` via the optimized im2col + int8 GEMM kernel
-//!   (bit-identical to the reference loop).
+//!   `reference_integer_ops::ConvPerChannel` via an optimized im2col + int8 GEMM kernel
+//!   (AVX-512 VNNI when the CPU has it, else AVX2 / portable; all bit-identical to the
+//!   reference loop).
 //! * int16 activations (zero point 0), int8 weights, int64 (or int32) bias: the 16x8 overload.
 //! * float input, int8 weights, float bias (dynamic range): TFLite's hybrid kernels
 //!   (`EvalHybridPerChannel` when the filter has distinct per-channel scales, else
@@ -17,6 +18,7 @@ use edgequant_kernels::int::conv::{
     conv2d_per_channel, conv2d_per_channel_16x8, Conv2dParams, ConvOptions, PackedConvFilter,
 };
 use edgequant_kernels::int::hybrid::{hybrid_conv2d, HybridConvParams, PackedHybridFilter};
+use edgequant_kernels::int::vnni::{self, conv2d_per_channel_vnni, VnniConvFilter};
 
 /// Bias of a 16x8 kernel.
 pub(super) enum Bias16 {
@@ -33,9 +35,7 @@ impl Bias16 {
             Some(DType::I64) => Bias16::I64(q.bias_values::<i64>(i)?.unwrap_or_default()),
             Some(DType::I32) => Bias16::I32(q.bias_values::<i32>(i)?.unwrap_or_default()),
             Some(other) => {
-                return Err(ctx.err(format!(
-                    "16x8 bias must be int64 or int32, got {other}"
-                )))
+                return Err(ctx.err(format!("16x8 bias must be int64 or int32, got {other}")))
             }
         })
     }
@@ -46,6 +46,12 @@ enum Conv {
         p: Conv2dParams,
         packed: PackedConvFilter,
         filter: Vec<i8>,
+        bias: Option<Vec<i32>>,
+    },
+    /// int8 on CPUs with AVX-512 VNNI (same results).
+    I8Vnni {
+        p: Conv2dParams,
+        packed: VnniConvFilter,
         bias: Option<Vec<i32>>,
     },
     I16 {
@@ -121,13 +127,18 @@ impl IntPrepare for Conv2d {
                     let p = Conv2dParams::prepare::<i8>(options, is, ws, xi, &scales, yo)
                         .map_err(prep_err(ctx))?;
                     check_shape(ctx, &p.output_shape, &os)?;
-                    let packed = PackedConvFilter::new(&p, &filter).map_err(prep_err(ctx))?;
                     let bias = q.bias_values::<i32>(2)?;
-                    Conv::I8 {
-                        p,
-                        packed,
-                        filter,
-                        bias,
+                    if vnni::available() && ws[3] == is[3] {
+                        let packed = VnniConvFilter::new(&p, &filter).map_err(prep_err(ctx))?;
+                        Conv::I8Vnni { p, packed, bias }
+                    } else {
+                        let packed = PackedConvFilter::new(&p, &filter).map_err(prep_err(ctx))?;
+                        Conv::I8 {
+                            p,
+                            packed,
+                            filter,
+                            bias,
+                        }
                     }
                 } else {
                     let p = Conv2dParams::prepare::<i16>(options, is, ws, xi, &scales, yo)
@@ -156,7 +167,11 @@ impl IntPrepare for Conv2d {
 }
 
 /// Requires the kernel's computed output shape to equal the graph's.
-pub(super) fn check_shape(ctx: &Ctx<'_>, got: &[usize; 4], want: &[usize; 4]) -> Result<(), InterpError> {
+pub(super) fn check_shape(
+    ctx: &Ctx<'_>,
+    got: &[usize; 4],
+    want: &[usize; 4],
+) -> Result<(), InterpError> {
     if got != want {
         return Err(ctx.err(format!(
             "output shape {want:?} does not match the computed {got:?}"
@@ -184,6 +199,19 @@ impl Kernel for ConvKernel {
                     p,
                     packed,
                     filter,
+                    io.ins.typed::<i8>(0)?,
+                    bias.as_deref(),
+                    &mut out,
+                    io.par,
+                )
+                .map_err(kerr)?;
+                TensorData::I8(out)
+            }
+            Conv::I8Vnni { p, packed, bias } => {
+                let mut out = vec![0i8; n];
+                conv2d_per_channel_vnni(
+                    p,
+                    packed,
                     io.ins.typed::<i8>(0)?,
                     bias.as_deref(),
                     &mut out,

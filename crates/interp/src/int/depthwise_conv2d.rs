@@ -17,8 +17,7 @@ use crate::{InterpError, TensorData};
 use edgequant_ir::ops::DepthwiseConv2d;
 use edgequant_ir::DType;
 use edgequant_kernels::int::depthwise_conv::{
-    depthwise_conv_per_channel, depthwise_conv_per_channel_16x8, DepthwiseOptions,
-    DepthwiseParams,
+    depthwise_conv_per_channel, depthwise_conv_per_channel_16x8, DepthwiseOptions, DepthwiseParams,
 };
 use edgequant_kernels::int::hybrid::{hybrid_depthwise_conv2d, HybridDepthwiseParams};
 
@@ -143,8 +142,14 @@ impl Kernel for DepthwiseKernel {
         let data = match &self.dw {
             Dw::I8 { p, filter, bias } => {
                 let mut out = vec![0i8; n];
-                depthwise_conv_per_channel(p, io.ins.typed::<i8>(0)?, filter, bias.as_deref(), &mut out)
-                    .map_err(kerr)?;
+                depthwise_conv_per_channel(
+                    p,
+                    io.ins.typed::<i8>(0)?,
+                    filter,
+                    bias.as_deref(),
+                    &mut out,
+                )
+                .map_err(kerr)?;
                 TensorData::I8(out)
             }
             Dw::I16 { p, filter, bias } => {
@@ -154,16 +159,27 @@ impl Kernel for DepthwiseKernel {
                     Bias16::None => {
                         depthwise_conv_per_channel_16x8::<i64>(p, x, filter, None, &mut out)
                     }
-                    Bias16::I32(b) => depthwise_conv_per_channel_16x8(p, x, filter, Some(b), &mut out),
-                    Bias16::I64(b) => depthwise_conv_per_channel_16x8(p, x, filter, Some(b), &mut out),
+                    Bias16::I32(b) => {
+                        depthwise_conv_per_channel_16x8(p, x, filter, Some(b), &mut out)
+                    }
+                    Bias16::I64(b) => {
+                        depthwise_conv_per_channel_16x8(p, x, filter, Some(b), &mut out)
+                    }
                 }
                 .map_err(kerr)?;
                 TensorData::I16(out)
             }
             Dw::Hybrid { p, filter, bias } => {
                 let mut out = io.pool.alloc(n);
-                hybrid_depthwise_conv2d(p, io.ins.f32(0)?, filter, bias.as_deref(), &mut out, io.par)
-                    .map_err(kerr)?;
+                hybrid_depthwise_conv2d(
+                    p,
+                    io.ins.f32(0)?,
+                    filter,
+                    bias.as_deref(),
+                    &mut out,
+                    io.par,
+                )
+                .map_err(kerr)?;
                 TensorData::F32(out)
             }
         };

@@ -3,7 +3,8 @@
 //! * int8 activations, int8 weights per tensor or per channel (axis 0), int32 bias:
 //!   `reference_integer_ops::FullyConnected{,PerChannel}` with LiteRT's reference rescaling
 //!   `(int32)round((double)acc · s_in · s_w / s_out)` ([`FcRescale::DoubleScale`]), via the
-//!   int8 GEMM kernel (bit-identical to the reference loop).
+//!   int8 GEMM kernel (AVX-512 VNNI when available, else AVX2 / portable; bit-identical to
+//!   the reference loop).
 //! * int16 activations (zero point 0), int64 (or int32) bias: the 16x8 path, same rescaling.
 //! * float input, int8 weights, float bias: TFLite's `EvalHybridDense`, input quantized per
 //!   row **asymmetrically**. The IR does not carry TFLite's `asymmetric_quantize_inputs`; it is
@@ -19,6 +20,7 @@ use edgequant_ir::DType;
 use edgequant_kernels::int::fully_connected::{
     fully_connected, fully_connected_16x8, FcRescale, FullyConnectedParams, PackedFcWeights,
 };
+use edgequant_kernels::int::vnni::{self, fully_connected_vnni, VnniFcWeights};
 use edgequant_kernels::int::hybrid::{
     hybrid_fully_connected, HybridFcParams, InputQuantization, PackedHybridFcWeights,
 };
@@ -28,6 +30,12 @@ enum Fc {
         p: FullyConnectedParams,
         packed: PackedFcWeights,
         filter_len: usize,
+        bias: Option<Vec<i32>>,
+    },
+    /// int8 on CPUs with AVX-512 VNNI (same results).
+    I8Vnni {
+        p: FullyConnectedParams,
+        packed: VnniFcWeights,
         bias: Option<Vec<i32>>,
     },
     I16 {
@@ -55,7 +63,10 @@ impl IntPrepare for FullyConnected {
         let w = ctx.input(1)?;
         let out = ctx.output(0)?;
         let [units, depth] = <[usize; 2]>::try_from(w.shape.as_slice()).map_err(|_| {
-            ctx.err(format!("weights '{}' must be [units, depth], got {:?}", w.name, w.shape))
+            ctx.err(format!(
+                "weights '{}' must be [units, depth], got {:?}",
+                w.name, w.shape
+            ))
         })?;
         if depth == 0 || x.numel() % depth != 0 {
             return Err(ctx.err(format!(
@@ -102,12 +113,18 @@ impl IntPrepare for FullyConnected {
                     )
                     .map_err(prep_err(ctx))?
                     .with_rescale(FcRescale::DoubleScale);
-                    let packed = PackedFcWeights::new(&p, &filter).map_err(prep_err(ctx))?;
-                    Fc::I8 {
-                        p,
-                        packed,
-                        filter_len: filter.len(),
-                        bias: q.bias_values::<i32>(2)?,
+                    let bias = q.bias_values::<i32>(2)?;
+                    if vnni::available() {
+                        let packed = VnniFcWeights::new(&p, &filter).map_err(prep_err(ctx))?;
+                        Fc::I8Vnni { p, packed, bias }
+                    } else {
+                        let packed = PackedFcWeights::new(&p, &filter).map_err(prep_err(ctx))?;
+                        Fc::I8 {
+                            p,
+                            packed,
+                            filter_len: filter.len(),
+                            bias,
+                        }
                     }
                 } else {
                     let p = FullyConnectedParams::prepare::<i16>(
@@ -170,6 +187,12 @@ impl Kernel for FcKernel {
                 .map_err(kerr)?;
                 TensorData::I8(out)
             }
+            Fc::I8Vnni { p, packed, bias } => {
+                let mut out = vec![0i8; n];
+                fully_connected_vnni(p, packed, io.ins.typed::<i8>(0)?, bias.as_deref(), &mut out)
+                    .map_err(kerr)?;
+                TensorData::I8(out)
+            }
             Fc::I16 { p, filter, bias } => {
                 let x = io.ins.typed::<i16>(0)?;
                 let mut out = vec![0i16; n];
@@ -188,8 +211,15 @@ impl Kernel for FcKernel {
                 bias,
             } => {
                 let mut out = io.pool.alloc(n);
-                hybrid_fully_connected(p, packed, *filter_len, io.ins.f32(0)?, bias.as_deref(), &mut out)
-                    .map_err(kerr)?;
+                hybrid_fully_connected(
+                    p,
+                    packed,
+                    *filter_len,
+                    io.ins.f32(0)?,
+                    bias.as_deref(),
+                    &mut out,
+                )
+                .map_err(kerr)?;
                 TensorData::F32(out)
             }
         };

@@ -1,5 +1,6 @@
 //! MAX_POOL_2D on int8 / uint8 / int16: `reference_integer_ops::MaxPool` (input and output
-//! share quantization parameters, as TFLite requires).
+//! share quantization parameters, as TFLite requires), via the channel-vectorized twin
+//! `pooling_fast::max_pool_fast` (identical results).
 
 use super::{fused_activation, padding, prep_err, same_dtype, shape4, with_int, IntPrepare, Quant};
 use crate::ops::{kerr, Ctx, Io, Kernel};
@@ -7,7 +8,8 @@ use crate::value::Elem;
 use crate::InterpError;
 use edgequant_ir::ops::MaxPool2d;
 use edgequant_ir::{Activation, DType, Padding};
-use edgequant_kernels::int::pooling::{average_pool, max_pool, PoolOptions, PoolParams};
+use edgequant_kernels::int::pooling::{PoolOptions, PoolParams};
+use edgequant_kernels::int::pooling_fast::{average_pool_fast, max_pool_fast};
 
 /// A prepared integer pool (shared with AVERAGE_POOL_2D).
 pub(super) struct PoolKernel {
@@ -65,7 +67,14 @@ pub(super) fn prepare_pool(
 
 impl IntPrepare for MaxPool2d {
     fn prepare_int(&self, ctx: &Ctx<'_>) -> Result<Box<dyn Kernel>, InterpError> {
-        prepare_pool(ctx, false, self.filter, self.stride, self.padding, self.activation)
+        prepare_pool(
+            ctx,
+            false,
+            self.filter,
+            self.stride,
+            self.padding,
+            self.activation,
+        )
     }
 }
 
@@ -75,9 +84,9 @@ impl Kernel for PoolKernel {
             let mut out = vec![T::default(); self.out_len];
             let x = io.ins.typed::<T>(0)?;
             if self.average {
-                average_pool(&self.p, x, &mut out)
+                average_pool_fast(&self.p, x, &mut out)
             } else {
-                max_pool(&self.p, x, &mut out)
+                max_pool_fast(&self.p, x, &mut out)
             }
             .map_err(kerr)?;
             io.set(0, &self.out_shape, T::wrap(out));

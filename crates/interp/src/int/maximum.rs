@@ -38,7 +38,8 @@ fn prepare(ctx: &Ctx<'_>, max: bool) -> Result<Box<dyn Kernel>, InterpError> {
             )));
         }
     }
-    edgequant_kernels::int::broadcast::broadcast_shape(&a.shape, &b.shape).map_err(prep_err(ctx))?;
+    edgequant_kernels::int::broadcast::broadcast_shape(&a.shape, &b.shape)
+        .map_err(prep_err(ctx))?;
     Ok(Box::new(MaxMinKernel {
         max,
         dtype: out.dtype,

@@ -181,9 +181,13 @@ impl<'c, 'g> Quant<'c, 'g> {
         }
         if !q.is_per_tensor() {
             if q.axis != Some(axis) {
+                let along = match q.axis {
+                    Some(a) => format!("along dimension {a}"),
+                    None => "without a dimension".to_string(),
+                };
                 return Err(self.ctx.err(format!(
-                    "weights '{}' are quantized per channel along dimension {:?}; this op needs dimension {axis}",
-                    w.name, q.axis
+                    "weights '{}' are quantized per channel {along}; this op needs dimension {axis}",
+                    w.name
                 )));
             }
             if q.scale.len() != channels {
@@ -202,7 +206,11 @@ impl<'c, 'g> Quant<'c, 'g> {
         })?;
         let data = match &v.data {
             crate::TensorData::I8(d) => d.clone(),
-            _ => return Err(self.ctx.err(format!("weights '{}' are not int8 data", w.name))),
+            _ => {
+                return Err(self
+                    .ctx
+                    .err(format!("weights '{}' are not int8 data", w.name)))
+            }
         };
         Ok((data, q.scale.clone()))
     }
@@ -219,7 +227,10 @@ impl<'c, 'g> Quant<'c, 'g> {
         let b = self.ctx.input(i)?;
         let q = self.params(b)?;
         if let Some(z) = q.zero_point.iter().find(|&&z| z != 0) {
-            return Err(self.ctx.err(format!("bias '{}' has zero point {z}; it must be 0", b.name)));
+            return Err(self.ctx.err(format!(
+                "bias '{}' has zero point {z}; it must be 0",
+                b.name
+            )));
         }
         if b.numel() != channels {
             return Err(self.ctx.err(format!(
@@ -250,21 +261,29 @@ impl<'c, 'g> Quant<'c, 'g> {
     }
 
     /// A constant integer bias of operand `i` as `T` values (`None` when absent).
-    pub fn bias_values<T: crate::value::Elem>(&self, i: usize) -> Result<Option<Vec<T>>, InterpError> {
+    pub fn bias_values<T: crate::value::Elem>(
+        &self,
+        i: usize,
+    ) -> Result<Option<Vec<T>>, InterpError> {
         let Some(b) = self.ctx.opt_input(i) else {
             return Ok(None);
         };
         let v = self.ctx.const_value(i).ok_or_else(|| {
-            self.ctx.unsupported(format!("bias '{}' must be a constant", b.name))
+            self.ctx
+                .unsupported(format!("bias '{}' must be a constant", b.name))
         })?;
-        T::slice(&v.data)
-            .map(|s| Some(s.to_vec()))
-            .ok_or_else(|| self.ctx.err(format!("bias '{}' has unexpected type {}", b.name, b.dtype)))
+        T::slice(&v.data).map(|s| Some(s.to_vec())).ok_or_else(|| {
+            self.ctx
+                .err(format!("bias '{}' has unexpected type {}", b.name, b.dtype))
+        })
     }
 }
 
 /// The integer form of a fused activation (fused TANH has no integer kernel).
-pub(crate) fn fused_activation(ctx: &Ctx<'_>, a: Activation) -> Result<FusedActivation, InterpError> {
+pub(crate) fn fused_activation(
+    ctx: &Ctx<'_>,
+    a: Activation,
+) -> Result<FusedActivation, InterpError> {
     Ok(match a {
         Activation::None => FusedActivation::None,
         Activation::Relu => FusedActivation::Relu,
@@ -281,25 +300,31 @@ pub(crate) fn padding(ctx: &Ctx<'_>, p: Padding) -> Result<ki::Padding, InterpEr
     match p {
         Padding::Same => Ok(ki::Padding::Same),
         Padding::Valid => Ok(ki::Padding::Valid),
-        Padding::Explicit { .. } => Err(ctx.unsupported(
-            "explicit padding on an integer kernel (only TFLite SAME/VALID)",
-        )),
+        Padding::Explicit { .. } => {
+            Err(ctx.unsupported("explicit padding on an integer kernel (only TFLite SAME/VALID)"))
+        }
     }
 }
 
 /// A rank-4 shape.
 pub(crate) fn shape4(ctx: &Ctx<'_>, t: &Tensor) -> Result<[usize; 4], InterpError> {
-    <[usize; 4]>::try_from(t.shape.as_slice())
-        .map_err(|_| ctx.err(format!("'{}' must be rank 4 (NHWC), got {:?}", t.name, t.shape)))
+    <[usize; 4]>::try_from(t.shape.as_slice()).map_err(|_| {
+        ctx.err(format!(
+            "'{}' must be rank 4 (NHWC), got {:?}",
+            t.name, t.shape
+        ))
+    })
 }
 
 /// Maps a kernel preparation error to a node error.
-pub(crate) fn prep_err(ctx: &Ctx<'_>) -> impl Fn(edgequant_kernels::KernelError) -> InterpError + '_ {
+pub(crate) fn prep_err<'a>(
+    ctx: &'a Ctx<'_>,
+) -> impl Fn(edgequant_kernels::KernelError) -> InterpError + 'a {
     move |e| ctx.err(e.to_string())
 }
 
 /// Requires the same dtype on input 0 and output 0.
-pub(crate) fn same_dtype(ctx: &Ctx<'_>) -> Result<(&Tensor, &Tensor), InterpError> {
+pub(crate) fn same_dtype<'g>(ctx: &Ctx<'g>) -> Result<(&'g Tensor, &'g Tensor), InterpError> {
     let x = ctx.input(0)?;
     let y = ctx.output(0)?;
     if x.dtype != y.dtype {

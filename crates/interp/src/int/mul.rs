@@ -7,10 +7,13 @@ use crate::value::Elem;
 use crate::InterpError;
 use edgequant_ir::ops::Mul;
 use edgequant_ir::DType;
+use edgequant_kernels::int::binary_lut::BinaryLut8;
 use edgequant_kernels::int::mul::{mul, MulParams};
 
 struct MulKernel {
     p: MulParams,
+    /// Complete result table for 8-bit types (built from the reference arithmetic).
+    lut: Option<BinaryLut8>,
     dtype: DType,
     shapes: [Vec<usize>; 2],
     out_shape: Vec<usize>,
@@ -27,13 +30,23 @@ impl IntPrepare for Mul {
             )));
         }
         let q = Quant::new(ctx);
-        let (qa, qb, qo) = (q.activation(a, true)?, q.activation(b, true)?, q.activation(out, true)?);
+        let (qa, qb, qo) = (
+            q.activation(a, true)?,
+            q.activation(b, true)?,
+            q.activation(out, true)?,
+        );
         let act = fused_activation(ctx, self.activation)?;
         let p = with_int!(out.dtype, T => MulParams::prepare::<T>(qa, qb, qo, act),
             return Err(ctx.unsupported(format!("{} output", out.dtype))))
         .map_err(prep_err(ctx))?;
+        let lut = match out.dtype {
+            DType::I8 => Some(BinaryLut8::build::<i8>(|x, y| p.apply(x, y))),
+            DType::U8 => Some(BinaryLut8::build::<u8>(|x, y| p.apply(x, y))),
+            _ => None,
+        };
         Ok(Box::new(MulKernel {
             p,
+            lut,
             dtype: out.dtype,
             shapes: [a.shape.clone(), b.shape.clone()],
             out_shape: out.shape.clone(),
@@ -44,12 +57,27 @@ impl IntPrepare for Mul {
 
 impl Kernel for MulKernel {
     fn run(&self, io: &mut Io<'_>) -> Result<(), String> {
-        with_int!(self.dtype, T => {
-            let mut out = vec![T::default(); self.out_len];
-            mul(&self.p, io.ins.typed::<T>(0)?, &self.shapes[0], io.ins.typed::<T>(1)?, &self.shapes[1], &mut out)
-                .map_err(kerr)?;
-            io.set(0, &self.out_shape, T::wrap(out));
-        }, return Err(format!("unexpected type {}", self.dtype)));
+        let (sa, sb) = (&self.shapes[0], &self.shapes[1]);
+        macro_rules! lut {
+            ($t:ty) => {{
+                let mut out = vec![<$t>::default(); self.out_len];
+                let lut = self.lut.as_ref().ok_or("missing table")?;
+                lut.apply(io.ins.typed::<$t>(0)?, sa, io.ins.typed::<$t>(1)?, sb, &mut out)
+                    .map_err(kerr)?;
+                io.set(0, &self.out_shape, <$t>::wrap(out));
+            }};
+        }
+        match self.dtype {
+            DType::I8 => lut!(i8),
+            DType::U8 => lut!(u8),
+            DType::I16 => {
+                let mut out = vec![0i16; self.out_len];
+                mul(&self.p, io.ins.typed::<i16>(0)?, sa, io.ins.typed::<i16>(1)?, sb, &mut out)
+                    .map_err(kerr)?;
+                io.set(0, &self.out_shape, i16::wrap(out));
+            }
+            other => return Err(format!("unexpected type {other}")),
+        }
         Ok(())
     }
 }

@@ -31,7 +31,11 @@ impl IntPrepare for Prelu {
             )));
         }
         let q = Quant::new(ctx);
-        let (qi, qa, qo) = (q.activation(x, false)?, q.activation(alpha, false)?, q.activation(out, false)?);
+        let (qi, qa, qo) = (
+            q.activation(x, false)?,
+            q.activation(alpha, false)?,
+            q.activation(out, false)?,
+        );
         let p = with_int!(x.dtype, T => PreluParams::prepare::<T>(qi, qa, qo),
             return Err(ctx.unsupported(format!("{} input", x.dtype))))
         .map_err(prep_err(ctx))?;

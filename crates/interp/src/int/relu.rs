@@ -32,10 +32,14 @@ fn prepare(ctx: &Ctx<'_>, lo: f32, hi: f32) -> Result<Box<dyn Kernel>, InterpErr
     let (multiplier, shift) =
         quantize_multiplier(qi.scale as f64 / qo.scale as f64).map_err(prep_err(ctx))?;
     let bound = |f: f32| qo.zero_point.saturating_add((f / qo.scale).round() as i32);
-    let (qmin, qmax) = with_int!(x.dtype, T => (T::MIN, T::MAX),
+    let (qmin, qmax) = with_int!(x.dtype, T => (<T as QuantInt>::MIN, <T as QuantInt>::MAX),
         return Err(ctx.unsupported(format!("{} input", x.dtype))));
     let min = qmin.max(bound(lo));
-    let max = if hi.is_infinite() { qmax } else { qmax.min(bound(hi)) };
+    let max = if hi.is_infinite() {
+        qmax
+    } else {
+        qmax.min(bound(hi))
+    };
     Ok(Box::new(ReluKernel {
         dtype: x.dtype,
         input_offset: qi.zero_point,
@@ -70,11 +74,13 @@ impl ReluKernel {
     fn apply<T: QuantInt>(&self, x: &[T]) -> Vec<T> {
         x.iter()
             .map(|&v| {
-                let y = self.output_offset.wrapping_add(multiply_by_quantized_multiplier(
-                    v.to_i32() - self.input_offset,
-                    self.multiplier,
-                    self.shift,
-                ));
+                let y = self
+                    .output_offset
+                    .wrapping_add(multiply_by_quantized_multiplier(
+                        v.to_i32() - self.input_offset,
+                        self.multiplier,
+                        self.shift,
+                    ));
                 T::from_i32(y.max(self.min).min(self.max))
             })
             .collect()

@@ -51,8 +51,14 @@ impl IntPrepare for Softmax {
                 Params::Eight(SoftmaxParams::prepare(self.beta, qi.scale).map_err(prep_err(ctx))?)
             }
             (DType::I16, DType::I16) => Params::Sixteen(
-                Softmax16Params::prepare(self.beta, qi.scale, qi.zero_point, qo.scale, qo.zero_point)
-                    .map_err(prep_err(ctx))?,
+                Softmax16Params::prepare(
+                    self.beta,
+                    qi.scale,
+                    qi.zero_point,
+                    qo.scale,
+                    qo.zero_point,
+                )
+                .map_err(prep_err(ctx))?,
             ),
             (a, b) => return Err(ctx.unsupported(format!("{a} input with {b} output"))),
         };

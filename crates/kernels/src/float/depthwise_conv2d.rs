@@ -314,9 +314,10 @@ fn channels<A: Tile, const PX: usize>(
     let full_blocks = c / CB;
     // A tile that fails its bounds check (never expected) is computed by the checked path.
     let tile = |nb: usize, c0: usize, out: &mut [f32]| {
-        let done = match (PX, nb) {
-            (1, 4) => A::tile::<PX, 4>(ctx, ox, kx, c0, out),
-            (_, 2) => A::tile::<PX, 2>(ctx, ox, kx, c0, out),
+        let done = match nb {
+            4 => A::tile::<PX, 4>(ctx, ox, kx, c0, out),
+            3 => A::tile::<PX, 3>(ctx, ox, kx, c0, out),
+            2 => A::tile::<PX, 2>(ctx, ox, kx, c0, out),
             _ => A::tile::<PX, 1>(ctx, ox, kx, c0, out),
         };
         if !done {
@@ -331,16 +332,14 @@ fn channels<A: Tile, const PX: usize>(
             }
         }
     };
-    // Four accumulator registers per pixel at the borders, two in the interior.
-    let nb_wide = if PX == 1 { 4 } else { 2 };
+    // Accumulator registers per tile: 4 blocks for one border pixel, 3 blocks × 4 pixels in
+    // the interior (12 accumulators + 3 weight registers of the 16 AVX2 registers).
+    let nb_wide = if PX == 1 { 4 } else { 3 };
     let mut cb = 0;
-    while cb + nb_wide <= full_blocks {
-        tile(nb_wide, cb * CB, out);
-        cb += nb_wide;
-    }
     while cb < full_blocks {
-        tile(1, cb * CB, out);
-        cb += 1;
+        let nb = nb_wide.min(full_blocks - cb);
+        tile(nb, cb * CB, out);
+        cb += nb;
     }
     if full_blocks * CB < c {
         for j in 0..PX {

@@ -19,6 +19,7 @@
 
 pub mod activation16;
 pub mod add;
+pub mod binary_lut;
 pub mod broadcast;
 pub mod concatenation;
 pub mod conv;
@@ -36,6 +37,7 @@ pub mod mean;
 pub mod mul;
 pub mod pad;
 pub mod pooling;
+pub mod pooling_fast;
 pub mod prelu;
 pub mod quant_util;
 pub mod quantize;
@@ -44,6 +46,7 @@ pub mod resize_bilinear;
 pub mod resize_nearest;
 pub mod softmax;
 pub mod tanh;
+pub mod vnni;
 
 use crate::KernelError;
 

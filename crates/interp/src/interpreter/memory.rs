@@ -1,0 +1,69 @@
+//! Planned tensor memory of a prepared graph.
+
+use super::Interpreter;
+
+/// Memory needed by one run of an [`Interpreter`], from its liveness plan.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemoryPlan {
+    /// Largest total size of the run-time tensors alive at the same time: graph inputs,
+    /// intermediate values from their producing step to their last use, graph outputs to the
+    /// end of the run. Measured while each step runs (its operands and its outputs are alive
+    /// together). Kernel scratch (im2col blocks, quantized hybrid inputs) is not included.
+    pub peak_activation_bytes: usize,
+    /// The run-time tensor sizes summed without any reuse (what an interpreter that keeps
+    /// every value would hold).
+    pub total_activation_bytes: usize,
+    /// Constant tensors that kernels still read at run time (weights folded into kernels at
+    /// preparation, e.g. packed convolution filters, are owned by the kernels and not counted).
+    pub constant_bytes: usize,
+}
+
+impl Interpreter {
+    /// The memory plan of one run (see [`MemoryPlan`]): buffers are freed after their last
+    /// use, so the peak is usually far below the sum of all tensor sizes.
+    pub fn memory_plan(&self) -> MemoryPlan {
+        let bytes = |t: usize| -> usize {
+            let m = &self.meta[t];
+            m.shape.iter().product::<usize>() * m.dtype.size()
+        };
+        let is_const = |t: usize| self.consts.get(t).is_some_and(Option::is_some);
+        let mut live = vec![false; self.meta.len()];
+        let mut current = 0usize;
+        let mut total = 0usize;
+        for t in &self.inputs {
+            if !live[t.0] && !is_const(t.0) {
+                live[t.0] = true;
+                current += bytes(t.0);
+                total += bytes(t.0);
+            }
+        }
+        let mut peak = current;
+        for step in &self.steps {
+            for t in &step.outputs {
+                if !live[t.0] {
+                    live[t.0] = true;
+                    current += bytes(t.0);
+                    total += bytes(t.0);
+                }
+            }
+            peak = peak.max(current);
+            for t in &step.frees {
+                if live[t.0] {
+                    live[t.0] = false;
+                    current -= bytes(t.0);
+                }
+            }
+        }
+        let constant_bytes = self
+            .consts
+            .iter()
+            .flatten()
+            .map(|v| v.data.len() * v.dtype().size())
+            .sum();
+        MemoryPlan {
+            peak_activation_bytes: peak,
+            total_activation_bytes: total,
+            constant_bytes,
+        }
+    }
+}
