@@ -12,6 +12,8 @@ pub struct DynamicOptions {
     pub min_elements: usize,
     /// Per-tensor weights for convolutions too.
     pub per_tensor: bool,
+    /// Per-channel FULLY_CONNECTED weights (TensorFlow writes per-tensor).
+    pub fc_per_channel: bool,
 }
 
 impl Default for DynamicOptions {
@@ -19,12 +21,14 @@ impl Default for DynamicOptions {
         DynamicOptions {
             min_elements: 1024,
             per_tensor: false,
+            fc_per_channel: false,
         }
     }
 }
 
 /// Quantizes the constant weights of CONV_2D (per channel, axis 0), DEPTHWISE_CONV_2D (per
-/// channel, axis 3) and FULLY_CONNECTED (per tensor) to symmetric int8 when they have at least
+/// channel, axis 3) and FULLY_CONNECTED (per tensor, or per channel on axis 0 with
+/// `fc_per_channel`) to symmetric int8 when they have at least
 /// `min_elements` elements; the runtime's hybrid kernels quantize activations on the fly.
 /// Returns the graph and the names of the quantized weight tensors.
 pub fn quantize_dynamic(
@@ -38,7 +42,7 @@ pub fn quantize_dynamic(
         let axis = match g.nodes[ni].op {
             Op::Conv2d(_) => Some(0),
             Op::DepthwiseConv2d(_) => Some(3),
-            Op::FullyConnected(_) => None,
+            Op::FullyConnected(_) => opts.fc_per_channel.then_some(0),
             _ => continue,
         };
         let axis = if opts.per_tensor { None } else { axis };

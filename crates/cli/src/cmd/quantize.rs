@@ -296,6 +296,7 @@ pub fn apply_mode(
                 &DynamicOptions {
                     min_elements: s.min_elements,
                     per_tensor: s.per_tensor,
+                    fc_per_channel: s.fc_per_channel,
                 },
             )?;
             eprintln!("quantized {} weight tensors to int8", names.len());

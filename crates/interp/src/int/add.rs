@@ -43,9 +43,10 @@ fn prepare(
     let p = with_int!(out.dtype, T => AddParams::prepare::<T>(qa, qb, qo, act, subtract),
         return Err(ctx.unsupported(format!("{} output", out.dtype))))
     .map_err(prep_err(ctx))?;
+    let rows_by_y = b.numel() <= a.numel();
     let lut = match out.dtype {
-        DType::I8 => Some(BinaryLut8::build::<i8>(|x, y| p.apply(x, y))),
-        DType::U8 => Some(BinaryLut8::build::<u8>(|x, y| p.apply(x, y))),
+        DType::I8 => Some(BinaryLut8::build::<i8>(|x, y| p.apply(x, y), rows_by_y)),
+        DType::U8 => Some(BinaryLut8::build::<u8>(|x, y| p.apply(x, y), rows_by_y)),
         _ => None,
     };
     Ok(Box::new(AddKernel {

@@ -39,9 +39,10 @@ impl IntPrepare for Mul {
         let p = with_int!(out.dtype, T => MulParams::prepare::<T>(qa, qb, qo, act),
             return Err(ctx.unsupported(format!("{} output", out.dtype))))
         .map_err(prep_err(ctx))?;
-        let lut = match out.dtype {
-            DType::I8 => Some(BinaryLut8::build::<i8>(|x, y| p.apply(x, y))),
-            DType::U8 => Some(BinaryLut8::build::<u8>(|x, y| p.apply(x, y))),
+        let rows_by_y = b.numel() <= a.numel();
+    let lut = match out.dtype {
+            DType::I8 => Some(BinaryLut8::build::<i8>(|x, y| p.apply(x, y), rows_by_y)),
+            DType::U8 => Some(BinaryLut8::build::<u8>(|x, y| p.apply(x, y), rows_by_y)),
             _ => None,
         };
         Ok(Box::new(MulKernel {

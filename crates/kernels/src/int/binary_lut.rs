@@ -44,33 +44,47 @@ impl Int8 for u8 {
     }
 }
 
-/// The complete result table of an 8-bit binary op: `out = table[x][y]`.
+/// The complete result table of an 8-bit binary op `out = f(x, y)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BinaryLut8 {
-    /// `table[(x byte) << 8 | (y byte)]` = result byte (a fixed-size array, so lookups need
-    /// no bounds checks).
+    /// Result bytes (a fixed-size array, so lookups need no bounds checks), stored as
+    /// `table[x << 8 | y]`, or `table[y << 8 | x]` when `rows_by_y`.
     table: Box<[u8; 1 << 16]>,
+    /// Rows indexed by the second operand: the 256 results for one `y` are contiguous, which
+    /// keeps the working set of a per-channel second operand (C rows of 256 bytes) in L1.
+    rows_by_y: bool,
 }
 
 impl BinaryLut8 {
     /// Tabulates `f(x, y)` (inputs and result as `i32`, the result already clamped to `T`'s
-    /// range) over all pairs of `T` values.
-    pub fn build<T: Int8>(f: impl Fn(i32, i32) -> i32) -> Self {
+    /// range) over all pairs of `T` values. `rows_by_y` chooses the memory layout only (use
+    /// it when the second operand is the smaller, broadcast one).
+    pub fn build<T: Int8>(f: impl Fn(i32, i32) -> i32, rows_by_y: bool) -> Self {
         let mut table = Box::new([0u8; 1 << 16]);
         for xb in 0..=255u8 {
             let x = T::from_byte(xb).to_i32();
             for yb in 0..=255u8 {
                 let y = T::from_byte(yb).to_i32();
                 let v = T::saturate(f(x, y));
-                table[(xb as usize) << 8 | yb as usize] = (v.to_i32() & 0xff) as u8;
+                let i = if rows_by_y {
+                    (yb as usize) << 8 | xb as usize
+                } else {
+                    (xb as usize) << 8 | yb as usize
+                };
+                table[i] = (v.to_i32() & 0xff) as u8;
             }
         }
-        Self { table }
+        Self { table, rows_by_y }
     }
 
     #[inline]
     fn get<T: Int8>(&self, x: T, y: T) -> T {
-        T::from_byte(self.table[x.index() << 8 | y.index()])
+        let i = if self.rows_by_y {
+            y.index() << 8 | x.index()
+        } else {
+            x.index() << 8 | y.index()
+        };
+        T::from_byte(self.table[i])
     }
 
     /// Applies the op with broadcasting (same semantics as
@@ -159,14 +173,14 @@ mod tests {
             let b: Vec<i8> = (0..sb.iter().product::<usize>()).map(|_| rnd()).collect();
             let n = broadcast_shape(&sa, &sb).unwrap().iter().product();
             if let Ok(p) = AddParams::prepare::<i8>(q1, q2, qo, act, sub) {
-                let lut = BinaryLut8::build::<i8>(|x, y| p.apply(x, y));
+                let lut = BinaryLut8::build::<i8>(|x, y| p.apply(x, y), seed % 2 == 0);
                 let (mut r, mut o) = (vec![0i8; n], vec![0i8; n]);
                 add(&p, &a, &sa, &b, &sb, &mut r).unwrap();
                 lut.apply(&a, &sa, &b, &sb, &mut o).unwrap();
                 prop_assert_eq!(&r, &o);
             }
             let p = MulParams::prepare::<i8>(q1, q2, qo, act).unwrap();
-            let lut = BinaryLut8::build::<i8>(|x, y| p.apply(x, y));
+            let lut = BinaryLut8::build::<i8>(|x, y| p.apply(x, y), seed % 2 == 0);
             let (mut r, mut o) = (vec![0i8; n], vec![0i8; n]);
             mul(&p, &a, &sa, &b, &sb, &mut r).unwrap();
             lut.apply(&a, &sa, &b, &sb, &mut o).unwrap();
@@ -176,7 +190,7 @@ mod tests {
             let au: Vec<u8> = a.iter().map(|&v| v as u8).collect();
             let bu: Vec<u8> = b.iter().map(|&v| v as u8).collect();
             let p = MulParams::prepare::<u8>(q1u, q2u, qou, act).unwrap();
-            let lut = BinaryLut8::build::<u8>(|x, y| p.apply(x, y));
+            let lut = BinaryLut8::build::<u8>(|x, y| p.apply(x, y), seed % 3 == 0);
             let (mut r, mut o) = (vec![0u8; n], vec![0u8; n]);
             mul(&p, &au, &sa, &bu, &sb, &mut r).unwrap();
             lut.apply(&au, &sa, &bu, &sb, &mut o).unwrap();

@@ -427,6 +427,23 @@ impl VnniConvFilter {
     }
 }
 
+/// Copies `n` bytes in 8-byte chunks, reading and writing up to 7 bytes past the end (much
+/// cheaper than a `memcpy` call for the short runs of small-depth convolutions).
+///
+/// # Safety
+/// `src` must have `n + 7` readable and `dst` `n + 7` writable bytes, not overlapping.
+#[inline(always)]
+unsafe fn copy_chunked(dst: *mut u8, src: *const u8, n: usize) {
+    let mut i = 0;
+    while i < n {
+        std::ptr::write_unaligned(
+            dst.add(i) as *mut u64,
+            std::ptr::read_unaligned(src.add(i) as *const u64),
+        );
+        i += 8;
+    }
+}
+
 /// Output positions per im2col block.
 const POSITIONS_PER_BLOCK: usize = 64;
 
@@ -476,52 +493,68 @@ pub fn conv2d_per_channel_vnni(
         e.constant[..out_d].copy_from_slice(&constant);
         e
     });
-    // The input as unsigned bytes (x + 128) once; patches are then plain copies.
-    let xu: Vec<u8> = input.iter().map(|&v| (v as u8) ^ 0x80).collect();
+    // The input as unsigned bytes (x + 128), once. For convolutions that need patches it is
+    // written into a zero-point-padded image, so that every patch row is a few plain copies.
     let pad_byte = ((-p.input_offset) as i8 as u8) ^ 0x80;
     let one_by_one = fh == 1 && fw == 1 && p.pad == (0, 0) && p.stride == (1, 1) && kp == in_d;
     let (sy, sx) = p.stride;
     let (dy, dx) = p.dilation;
     let (py, px) = p.pad;
+    let hp = ((out_h - 1) * sy + (fh - 1) * dy + 1).max(py + in_h);
+    let wp = ((out_w - 1) * sx + (fw - 1) * dx + 1).max(px + in_w);
+    let xu: Vec<u8> = if one_by_one {
+        input.iter().map(|&v| (v as u8) ^ 0x80).collect()
+    } else {
+        // 8 bytes of slack for the chunked copies below.
+        let mut img = vec![pad_byte; batches * hp * wp * in_d + 8];
+        for b in 0..batches {
+            for y in 0..in_h {
+                let src = &input[((b * in_h + y) * in_w) * in_d..((b * in_h + y + 1) * in_w) * in_d];
+                let at = ((b * hp + y + py) * wp + px) * in_d;
+                for (d, &v) in img[at..at + src.len()].iter_mut().zip(src) {
+                    *d = (v as u8) ^ 0x80;
+                }
+            }
+        }
+        img
+    };
+    let taps_len = fh * fw * in_d;
     let fill_patches = |first: usize, count: usize, patches: &mut [u8]| {
-        for (r, row) in patches.chunks_exact_mut(kp).take(count).enumerate() {
+        // `patches` holds count × kp bytes plus 8 bytes of slack.
+        debug_assert!(patches.len() >= count * kp + 8);
+        let dst0 = patches.as_mut_ptr();
+        let src0 = xu.as_ptr();
+        for r in 0..count {
             let pos = first + r;
             let b = pos / (out_h * out_w);
             let oy = (pos / out_w) % out_h;
             let ox = pos % out_w;
-            // Valid kx taps form a contiguous range [kx0, kx1).
-            let x0 = (ox * sx) as isize - px as isize;
-            let kx0 = if x0 >= 0 { 0 } else { ((-x0) as usize).div_ceil(dx).min(fw) };
-            let kx1 = if x0 >= in_w as isize {
-                kx0
-            } else {
-                (((in_w as isize - 1 - x0) / dx as isize) as usize + 1).clamp(kx0, fw)
-            };
-            let y0 = (oy * sy) as isize - py as isize;
+            let row = r * kp;
             for ky in 0..fh {
-                let dst = &mut row[ky * fw * in_d..(ky + 1) * fw * in_d];
-                let iy = y0 + (ky * dy) as isize;
-                if iy < 0 || iy >= in_h as isize || kx0 == kx1 {
-                    dst.fill(pad_byte);
-                    continue;
-                }
-                dst[..kx0 * in_d].fill(pad_byte);
-                dst[kx1 * in_d..].fill(pad_byte);
-                let rowbase = (b * in_h + iy as usize) * in_w;
+                let line = ((b * hp + oy * sy + ky * dy) * wp + ox * sx) * in_d;
+                let at = row + ky * fw * in_d;
                 if dx == 1 {
-                    let ix = (x0 + kx0 as isize) as usize;
-                    let n = (kx1 - kx0) * in_d;
-                    dst[kx0 * in_d..kx1 * in_d]
-                        .copy_from_slice(&xu[(rowbase + ix) * in_d..(rowbase + ix) * in_d + n]);
+                    // SAFETY: the source run [line, line + fw·in_d) lies inside the padded
+                    // image (hp, wp cover every tap), which has 8 bytes of slack; the
+                    // destination run lies inside this row of `patches`, which has 8 bytes of
+                    // slack after the last row. Bytes written past the run are overwritten
+                    // by the following runs or belong to the slack.
+                    unsafe { copy_chunked(dst0.add(at), src0.add(line), fw * in_d) };
                 } else {
-                    for kx in kx0..kx1 {
-                        let ix = (x0 + (kx * dx) as isize) as usize;
-                        dst[kx * in_d..(kx + 1) * in_d]
-                            .copy_from_slice(&xu[(rowbase + ix) * in_d..(rowbase + ix + 1) * in_d]);
+                    for kx in 0..fw {
+                        // SAFETY: as above, one tap of in_d bytes.
+                        unsafe {
+                            copy_chunked(
+                                dst0.add(at + kx * in_d),
+                                src0.add(line + kx * dx * in_d),
+                                in_d,
+                            )
+                        };
                     }
                 }
             }
-            row[fh * fw * in_d..].fill(0);
+            // Depth padding (the weights there are zero, but keep the bytes defined).
+            patches[row + taps_len..row + kp].fill(0);
         }
     };
     let block = |block_idx: usize, out_block: &mut [i8], patches: &mut Vec<u8>, acc: &mut Vec<i32>| {
@@ -530,7 +563,7 @@ pub fn conv2d_per_channel_vnni(
         let a: &[u8] = if one_by_one {
             &xu[first * kp..(first + count) * kp]
         } else {
-            patches.resize(count * kp, 0);
+            patches.resize(count * kp + 8, 0);
             fill_patches(first, count, patches);
             &patches[..count * kp]
         };
