@@ -126,7 +126,11 @@ fn failed_run_keeps_existing_output_and_leaves_no_temp_files() {
     assert_eq!(std::fs::read(&out).expect("read"), b"previous contents");
     let good = model("hand_recrop.tflite");
     edgequant(&["convert", &s(&good), "-o", &s(&out)]);
-    assert_eq!(&std::fs::read(&out).expect("read")[4..8], b"TFL3", "replaced on success");
+    assert_eq!(
+        &std::fs::read(&out).expect("read")[4..8],
+        b"TFL3",
+        "replaced on success"
+    );
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
         .expect("list")
         .filter_map(|e| e.ok())

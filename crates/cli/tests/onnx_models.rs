@@ -14,7 +14,11 @@ const TOL: f64 = 1e-5;
 fn permute(a: &Array, to_nchw: bool) -> Array {
     let s = &a.shape;
     let (n, d1, d2, d3) = (s[0], s[1], s[2], s[3]);
-    let src: Vec<f32> = a.bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let src: Vec<f32> = a
+        .bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
     let mut out = vec![0f32; src.len()];
     // NCHW (n, c=d1, h=d2, w=d3) → NHWC, or NHWC (n, h=d1, w=d2, c=d3) → NCHW.
     for b in 0..n {
@@ -32,7 +36,11 @@ fn permute(a: &Array, to_nchw: bool) -> Array {
             }
         }
     }
-    let shape = if to_nchw { vec![n, d3, d1, d2] } else { vec![n, d2, d3, d1] };
+    let shape = if to_nchw {
+        vec![n, d3, d1, d2]
+    } else {
+        vec![n, d2, d3, d1]
+    };
     Array {
         dtype: a.dtype,
         shape,
@@ -48,28 +56,65 @@ fn check(name: &str, shape: &str) {
     let inputs = make_inputs_sized(&path, &dir, &dims);
     let reference = ort(&path, &inputs, &dir.join("ort.npz"));
 
-    let ours = edgequant_run(&path, &inputs, &dir.join("ours.npz"), &["--input-shape", &shape_arg]);
+    let ours = edgequant_run(
+        &path,
+        &inputs,
+        &dir.join("ours.npz"),
+        &["--input-shape", &shape_arg],
+    );
     let worst = assert_close(&format!("{name} run"), &ours, &reference, TOL);
     eprintln!("{name}: edgequant run vs onnxruntime: relative L2 {worst:.3e}");
 
     let keep = dir.join("keep.tflite");
-    edgequant(&["convert", &s(&path), "-o", &s(&keep), "--input-shape", &shape_arg, "--keep-io-layout"]);
+    edgequant(&[
+        "convert",
+        &s(&path),
+        "-o",
+        &s(&keep),
+        "--input-shape",
+        &shape_arg,
+        "--keep-io-layout",
+    ]);
     let lite = litert(&keep, &inputs, &dir.join("keep.npz"), false);
-    let worst = assert_close(&format!("{name} --keep-io-layout in LiteRT"), &lite, &reference, TOL);
+    let worst = assert_close(
+        &format!("{name} --keep-io-layout in LiteRT"),
+        &lite,
+        &reference,
+        TOL,
+    );
     eprintln!("{name}: converted (ONNX layout) in LiteRT vs onnxruntime: relative L2 {worst:.3e}");
 
     let nhwc = dir.join("nhwc.tflite");
-    edgequant(&["convert", &s(&path), "-o", &s(&nhwc), "--input-shape", &shape_arg]);
-    let g = edgequant_tflite::read_model(&std::fs::read(&nhwc).expect("read")).expect("parse").graph;
+    edgequant(&[
+        "convert",
+        &s(&path),
+        "-o",
+        &s(&nhwc),
+        "--input-shape",
+        &shape_arg,
+    ]);
+    let g = edgequant_tflite::read_model(&std::fs::read(&nhwc).expect("read"))
+        .expect("parse")
+        .graph;
     let in_shape = &g.tensor(g.inputs[0]).shape;
-    assert_eq!(in_shape, &vec![dims[0], dims[2], dims[3], dims[1]], "{name}: NHWC input");
+    assert_eq!(
+        in_shape,
+        &vec![dims[0], dims[2], dims[3], dims[1]],
+        "{name}: NHWC input"
+    );
     let arr = edgequant::arrays::read_npy(&inputs[0]).expect("read input");
     let nhwc_in = dir.join("in_nhwc.npy");
     std::fs::write(&nhwc_in, encode_npy(&permute(&arr, false)).expect("npy")).expect("write");
     let lite = litert(&nhwc, &[nhwc_in], &dir.join("nhwc.npz"), false);
     let back: Vec<(String, Array)> = lite
         .into_iter()
-        .map(|(n, a)| if a.shape.len() == 4 { (n, permute(&a, true)) } else { (n, a) })
+        .map(|(n, a)| {
+            if a.shape.len() == 4 {
+                (n, permute(&a, true))
+            } else {
+                (n, a)
+            }
+        })
         .collect();
     let worst = assert_close(&format!("{name} NHWC in LiteRT"), &back, &reference, TOL);
     eprintln!("{name}: converted (NHWC) in LiteRT vs onnxruntime: relative L2 {worst:.3e}");
@@ -84,7 +129,11 @@ fn make_inputs_sized(model: &Path, dir: &Path, dims: &[usize]) -> Vec<std::path:
         .args(["--size", &format!("{}x{}", dims[2], dims[3])])
         .output()
         .expect("spawn python");
-    assert!(out.status.success(), "make_inputs: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "make_inputs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     vec![dir.join("in0.npy")]
 }
 
@@ -100,7 +149,12 @@ fn rapidocr_det_matches_onnxruntime() {
 
 #[test]
 fn dynamic_dims_without_override_name_the_input() {
-    let out = edgequant_raw(&["convert", &s(&model("ch_PP-OCRv4_det_infer.onnx")), "-o", "/tmp/never.tflite"]);
+    let out = edgequant_raw(&[
+        "convert",
+        &s(&model("ch_PP-OCRv4_det_infer.onnx")),
+        "-o",
+        "/tmp/never.tflite",
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("'x'") && err.contains("dimension 0"), "{err}");

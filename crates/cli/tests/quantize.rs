@@ -226,14 +226,25 @@ fn quantize_is_deterministic() {
     let a = dir.join("a.tflite");
     let b = dir.join("b.tflite");
     let c = dir.join("c.tflite");
-    let flags = ["--mode", "int8", "--data", &train, "--samples", "64", "--threads"];
+    let flags = [
+        "--mode",
+        "int8",
+        "--data",
+        &train,
+        "--samples",
+        "64",
+        "--threads",
+    ];
     for p in [&a, &b] {
         quantize(&float, p, &[&flags[..], &["2"]].concat());
     }
     quantize(&float, &c, &[&flags[..], &["1"]].concat());
     let bytes = std::fs::read(&a).expect("a");
     assert!(bytes == std::fs::read(&b).expect("b"), "two runs differ");
-    assert!(bytes == std::fs::read(&c).expect("c"), "1 and 2 threads differ");
+    assert!(
+        bytes == std::fs::read(&c).expect("c"),
+        "1 and 2 threads differ"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -328,9 +339,27 @@ fn every_calibrator_gives_a_model_litert_runs_accurately() {
     // Entropy (KL) calibration measured 93.93 % here (2026-11-27): it clips this model's
     // activations too hard with 100 samples. Its bound records that level so a regression
     // shows; the other calibrators must stay within 0.5 points of float (98.49 %).
-    for (c, bound) in [("minmax", 98.0), ("percentile", 98.0), ("entropy", 93.0), ("mse", 98.0)] {
+    for (c, bound) in [
+        ("minmax", 98.0),
+        ("percentile", 98.0),
+        ("entropy", 93.0),
+        ("mse", 98.0),
+    ] {
         let out = dir.join(format!("{c}.tflite"));
-        quantize(&float, &out, &["--mode", "int8", "--data", &train, "--samples", "100", "--calibrator", c]);
+        quantize(
+            &float,
+            &out,
+            &[
+                "--mode",
+                "int8",
+                "--data",
+                &train,
+                "--samples",
+                "100",
+                "--calibrator",
+                c,
+            ],
+        );
         let acc = litert_accuracy(&out);
         eprintln!("calibrator {c}: {acc:.2} %");
         assert!(acc >= bound, "calibrator {c}: accuracy {acc} < {bound}");

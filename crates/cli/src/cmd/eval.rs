@@ -73,7 +73,8 @@ pub fn main(args: Args) -> Result<()> {
     if let Some(l) = &args.labels {
         data = data.with_labels(read_labels(l, args.samples)?)?;
     }
-    let interp = Interpreter::new(g).with_context(|| format!("cannot prepare '{}'", args.model.display()))?;
+    let interp = Interpreter::new(g)
+        .with_context(|| format!("cannot prepare '{}'", args.model.display()))?;
     let acc = accuracy(&interp, g, &data, args.top)?;
     if args.json {
         println!(
