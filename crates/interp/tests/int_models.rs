@@ -327,9 +327,23 @@ fn compare_model(name: &str, model: &Path, images: &[Vec<f32>], check: &Check) -
     let graph = edgequant_tflite::read_model(&bytes)
         .unwrap_or_else(|e| panic!("{name}: cannot read {}: {e}", model.display()))
         .graph;
-    let interp = Interpreter::new(&graph).unwrap_or_else(|e| panic!("{name}: prepare failed: {e}"));
     assert_eq!(graph.inputs.len(), 1, "{name}: one input expected");
     let ins: Vec<TensorValue> = images.iter().map(|im| input_value(&graph, im)).collect();
+    compare_model_inputs(name, model, &graph, ins, true, check)
+}
+
+/// [`compare_model`] on given batch-1 input values. With `batched`, LiteRT runs all of them
+/// in one invocation (batch resized to N); otherwise one invocation per input.
+fn compare_model_inputs(
+    name: &str,
+    model: &Path,
+    graph: &Graph,
+    ins: Vec<TensorValue>,
+    batched: bool,
+    check: &Check,
+) -> Report {
+    let interp = Interpreter::new(graph).unwrap_or_else(|e| panic!("{name}: prepare failed: {e}"));
+    let images = &ins;
     // edgequant, batch 1 per image.
     let outs: Vec<Vec<TensorValue>> = ins
         .iter()
@@ -348,31 +362,62 @@ fn compare_model(name: &str, model: &Path, images: &[Vec<f32>], check: &Check) -
     let mut failures = Vec::new();
     let mut lines = Vec::new();
     let mut litert = BTreeMap::new();
-    for resolver in ["ref", "auto"] {
-        let out_path = dir.join(format!("out_{resolver}.npz"));
+    let run_litert = |model: &Path, inp: &Path, out: &Path, resolver: &str| {
         run_py(&[
             repo_root().join("tests-py/litert_run.py").as_os_str(),
             model.as_os_str(),
-            out_path.as_os_str(),
+            out.as_os_str(),
             "-i".as_ref(),
-            in_path.as_os_str(),
+            inp.as_os_str(),
             "--resolver".as_ref(),
             resolver.as_ref(),
         ]);
-        let want = read_outputs(&out_path);
+        read_outputs(out)
+    };
+    for resolver in ["ref", "auto"] {
+        let want = if batched {
+            run_litert(
+                model,
+                &in_path,
+                &dir.join(format!("out_{resolver}.npz")),
+                resolver,
+            )
+        } else {
+            // One invocation per input; outputs concatenated along the batch.
+            let mut parts: Vec<Vec<(String, Vec<usize>, TensorData)>> = Vec::new();
+            for (i, x) in ins.iter().enumerate() {
+                let p = dir.join(format!("in{i}.npy"));
+                write_npy(&p, &x.shape, &x.data);
+                parts.push(run_litert(
+                    model,
+                    &p,
+                    &dir.join(format!("out_{resolver}_{i}.npz")),
+                    resolver,
+                ));
+            }
+            (0..parts[0].len())
+                .map(|k| {
+                    let vals: Vec<TensorValue> = parts
+                        .iter()
+                        .map(|p| TensorValue {
+                            shape: p[k].1.clone(),
+                            data: p[k].2.clone(),
+                        })
+                        .collect();
+                    let mut shape = parts[0][k].1.clone();
+                    if let Some(d) = shape.first_mut() {
+                        *d *= ins.len();
+                    }
+                    (parts[0][k].0.clone(), shape, concat(&vals))
+                })
+                .collect()
+        };
         assert_eq!(want.len(), graph.outputs.len(), "{name}: output count");
         litert.insert(resolver, want);
     }
     if let Check::HybridVsFloat(float_model) = check {
-        let out_path = dir.join("out_float.npz");
-        run_py(&[
-            repo_root().join("tests-py/litert_run.py").as_os_str(),
-            float_model.as_os_str(),
-            out_path.as_os_str(),
-            "-i".as_ref(),
-            in_path.as_os_str(),
-        ]);
-        litert.insert("float", read_outputs(&out_path));
+        let out = run_litert(float_model, &in_path, &dir.join("out_float.npz"), "auto");
+        litert.insert("float", out);
     }
     for k in 0..graph.outputs.len() {
         let ours: Vec<TensorValue> = outs.iter().map(|o| o[k].clone()).collect();
@@ -748,4 +793,87 @@ fn edgequant_quantized_opzoo_models() {
             .map(|(n, p, c)| compare_model(n, p, images(), c))
             .collect(),
     );
+}
+
+/// The MediaPipe float models (real-photo inputs) quantized to int8 by edgequant, calibrated
+/// on the photos of `scripts/setup`'s image cache: every output equal to LiteRT's reference
+/// kernels (these models keep a few ops in float; their outputs are float).
+#[test]
+fn edgequant_quantized_mediapipe_int8_models() {
+    use edgequant_calib::{load_dataset, CalibratorKind, InputSpec, ReadOptions};
+    use edgequant_quant::{calibrate, prepare_float, quantize_integer, IntegerOptions};
+    let mut reports = Vec::new();
+    for stem in ["iris_landmark", "hand_landmark_lite"] {
+        let float_model = cache_dir().join("models").join(format!("{stem}.tflite"));
+        assert!(
+            float_model.exists(),
+            "model {} is missing: run scripts/setup",
+            float_model.display()
+        );
+        let graph = edgequant_tflite::read_model(&std::fs::read(&float_model).expect("read"))
+            .expect("read model")
+            .graph;
+        let float = prepare_float(&graph).expect("prepare_float");
+        let x = float.tensor(float.inputs[0]);
+        let (h, w) = (x.shape[1], x.shape[2]);
+        let specs = [InputSpec::from_batched(x.name.clone(), &x.shape).expect("input spec")];
+        let images = cache_dir().join("images");
+        assert!(
+            images.exists(),
+            "{} is missing: run scripts/setup",
+            images.display()
+        );
+        let ds = load_dataset(
+            &images,
+            &specs,
+            &ReadOptions {
+                max_samples: Some(16),
+                resize: Some((h, w)),
+                ..ReadOptions::default()
+            },
+        )
+        .expect("calibration images");
+        let ranges =
+            calibrate(&float, ds.samples(), CalibratorKind::MinMax, &|| {}).expect("calibrate");
+        let q = quantize_integer(&float, &ranges, &IntegerOptions::default()).expect("quantize");
+        let dir = tmp_dir(&format!("eq_{stem}"));
+        let path = dir.join("int8.tflite");
+        std::fs::write(
+            &path,
+            edgequant_tflite::write_model(&q.graph, "edgequant test").expect("write"),
+        )
+        .expect("write model file");
+        let graph = edgequant_tflite::read_model(&std::fs::read(&path).expect("read"))
+            .expect("read back")
+            .graph;
+        // Real photos, centre-cropped and resized by make_inputs.py.
+        let mut ins = Vec::new();
+        for image in [
+            "astronaut.png",
+            "chelsea.png",
+            "coffee.png",
+            "motorcycle_left.png",
+        ] {
+            let idir = dir.join(image);
+            std::fs::create_dir_all(&idir).expect("dir");
+            run_py(&[
+                repo_root().join("tests-py/make_inputs.py").as_os_str(),
+                path.as_os_str(),
+                idir.as_os_str(),
+                "--image".as_ref(),
+                image.as_ref(),
+            ]);
+            let (shape, data) = read_npy(&std::fs::read(idir.join("in0.npy")).expect("in0.npy"));
+            ins.push(TensorValue::new(shape, data).expect("input"));
+        }
+        reports.push(compare_model_inputs(
+            &format!("eq_{stem}_int8"),
+            &path,
+            &graph,
+            ins,
+            false,
+            &Check::Exact,
+        ));
+    }
+    assert_reports(reports);
 }

@@ -1,6 +1,9 @@
 //! ADD and SUB on int8 / uint8 / int16 with broadcasting: TFLite's general quantized path
 //! (`add.cc` / `sub.cc` Prepare: inputs rescaled to twice the larger input scale after a left
 //! shift of 20 bits, 15 for int16), `reference_integer_ops::Add` / `reference_ops::Sub`.
+//! 8-bit data runs on a 256 × 256 result table built once from the reference arithmetic
+//! (`binary_lut`; measured faster than the AVX-512 arithmetic twin on AMD Zen 4), int16 on
+//! the reference kernel. All identical.
 
 use super::{fused_activation, prep_err, with_int, IntPrepare, Quant};
 use crate::ops::{kerr, Ctx, Io, Kernel};
@@ -8,8 +11,8 @@ use crate::value::Elem;
 use crate::InterpError;
 use edgequant_ir::ops::{Add, Sub};
 use edgequant_ir::{Activation, DType};
-use edgequant_kernels::int::binary_lut::BinaryLut8;
 use edgequant_kernels::int::add::{add, AddParams};
+use edgequant_kernels::int::binary_lut::BinaryLut8;
 
 struct AddKernel {
     p: AddParams,
@@ -77,9 +80,9 @@ impl Kernel for AddKernel {
         macro_rules! lut {
             ($t:ty) => {{
                 let mut out = vec![<$t>::default(); self.out_len];
+                let (x, y) = (io.ins.typed::<$t>(0)?, io.ins.typed::<$t>(1)?);
                 let lut = self.lut.as_ref().ok_or("missing table")?;
-                lut.apply(io.ins.typed::<$t>(0)?, sa, io.ins.typed::<$t>(1)?, sb, &mut out)
-                    .map_err(kerr)?;
+                lut.apply(x, sa, y, sb, &mut out).map_err(kerr)?;
                 io.set(0, &self.out_shape, <$t>::wrap(out));
             }};
         }
@@ -88,8 +91,15 @@ impl Kernel for AddKernel {
             DType::U8 => lut!(u8),
             DType::I16 => {
                 let mut out = vec![0i16; self.out_len];
-                add(&self.p, io.ins.typed::<i16>(0)?, sa, io.ins.typed::<i16>(1)?, sb, &mut out)
-                    .map_err(kerr)?;
+                add(
+                    &self.p,
+                    io.ins.typed::<i16>(0)?,
+                    sa,
+                    io.ins.typed::<i16>(1)?,
+                    sb,
+                    &mut out,
+                )
+                .map_err(kerr)?;
                 io.set(0, &self.out_shape, i16::wrap(out));
             }
             other => return Err(format!("unexpected type {other}")),

@@ -1,8 +1,9 @@
 //! DEPTHWISE_CONV_2D on integers and dynamic range.
 //!
 //! * int8 activations, int8 per-channel weights (axis 3), int32 bias:
-//!   `reference_integer_ops::DepthwiseConvPerChannel` via the channel-vectorized kernel
-//!   (bit-identical to the reference loop).
+//!   `reference_integer_ops::DepthwiseConvPerChannel` via `depthwise_fast` (padded,
+//!   multiplier-expanded image, 16-channel register blocks; bit-identical to the reference
+//!   loop).
 //! * int16 activations (zero point 0), int64 (or int32) bias: the 16x8 overload.
 //! * float input, int8 weights, float bias: TFLite's `EvalHybridPerChannel`
 //!   (asymmetric per-image input quantization).
@@ -17,14 +18,17 @@ use crate::{InterpError, TensorData};
 use edgequant_ir::ops::DepthwiseConv2d;
 use edgequant_ir::DType;
 use edgequant_kernels::int::depthwise_conv::{
-    depthwise_conv_per_channel, depthwise_conv_per_channel_16x8, DepthwiseOptions, DepthwiseParams,
+    depthwise_conv_per_channel_16x8, DepthwiseOptions, DepthwiseParams,
+};
+use edgequant_kernels::int::depthwise_fast::{
+    depthwise_conv_per_channel_fast, DepthwiseFastFilter,
 };
 use edgequant_kernels::int::hybrid::{hybrid_depthwise_conv2d, HybridDepthwiseParams};
 
 enum Dw {
     I8 {
         p: DepthwiseParams,
-        filter: Vec<i8>,
+        filter: DepthwiseFastFilter,
         bias: Option<Vec<i32>>,
     },
     I16 {
@@ -101,6 +105,7 @@ impl IntPrepare for DepthwiseConv2d {
                     let p = DepthwiseParams::prepare::<i8>(options, is, ws, xi, &scales, yo)
                         .map_err(prep_err(ctx))?;
                     check_shape(ctx, &p.output_shape, &os)?;
+                    let filter = DepthwiseFastFilter::new(&p, &filter).map_err(prep_err(ctx))?;
                     Dw::I8 {
                         p,
                         filter,
@@ -142,12 +147,13 @@ impl Kernel for DepthwiseKernel {
         let data = match &self.dw {
             Dw::I8 { p, filter, bias } => {
                 let mut out = vec![0i8; n];
-                depthwise_conv_per_channel(
+                depthwise_conv_per_channel_fast(
                     p,
-                    io.ins.typed::<i8>(0)?,
                     filter,
+                    io.ins.typed::<i8>(0)?,
                     bias.as_deref(),
                     &mut out,
+                    io.par,
                 )
                 .map_err(kerr)?;
                 TensorData::I8(out)

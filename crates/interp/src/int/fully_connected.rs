@@ -20,10 +20,10 @@ use edgequant_ir::DType;
 use edgequant_kernels::int::fully_connected::{
     fully_connected, fully_connected_16x8, FcRescale, FullyConnectedParams, PackedFcWeights,
 };
-use edgequant_kernels::int::vnni::{self, fully_connected_vnni, VnniFcWeights};
 use edgequant_kernels::int::hybrid::{
     hybrid_fully_connected, HybridFcParams, InputQuantization, PackedHybridFcWeights,
 };
+use edgequant_kernels::int::vnni::{self, fully_connected_vnni, VnniFcWeights};
 
 enum Fc {
     I8 {

@@ -1,16 +1,19 @@
 //! HARD_SWISH on int8 / uint8: `reference_ops::HardSwish` with `HardSwishPrepare` (int16
 //! fixed-point multipliers). TFLite has no int16 HARD_SWISH.
 
-use super::{prep_err, same_dtype, with_int, IntPrepare, Quant};
+use super::{prep_err, run_unary_lut, same_dtype, with_int, IntPrepare, Quant};
 use crate::ops::{kerr, Ctx, Io, Kernel};
 use crate::value::Elem;
 use crate::InterpError;
 use edgequant_ir::ops::HardSwish;
 use edgequant_ir::DType;
+use edgequant_kernels::int::binary_lut::UnaryLut8;
 use edgequant_kernels::int::hard_swish::{hard_swish, HardSwishParams};
 
 struct HardSwishKernel {
     p: HardSwishParams,
+    /// 8-bit types: the kernel's results for all 256 inputs.
+    lut: Option<UnaryLut8>,
     dtype: DType,
     out_shape: Vec<usize>,
 }
@@ -26,8 +29,18 @@ impl IntPrepare for HardSwish {
         let p = with_int!(x.dtype, T => HardSwishParams::prepare::<T>(qi, qo),
             return Err(ctx.unsupported(format!("{} input", x.dtype))))
         .map_err(prep_err(ctx))?;
+        let lut = match x.dtype {
+            DType::I8 => {
+                Some(UnaryLut8::build::<i8>(|a, b| hard_swish(&p, a, b)).map_err(prep_err(ctx))?)
+            }
+            DType::U8 => {
+                Some(UnaryLut8::build::<u8>(|a, b| hard_swish(&p, a, b)).map_err(prep_err(ctx))?)
+            }
+            _ => None,
+        };
         Ok(Box::new(HardSwishKernel {
             p,
+            lut,
             dtype: x.dtype,
             out_shape: out.shape.clone(),
         }))
@@ -36,6 +49,11 @@ impl IntPrepare for HardSwish {
 
 impl Kernel for HardSwishKernel {
     fn run(&self, io: &mut Io<'_>) -> Result<(), String> {
+        if let Some(lut) = &self.lut {
+            let data = run_unary_lut(lut, self.dtype, io)?;
+            io.set(0, &self.out_shape, data);
+            return Ok(());
+        }
         with_int!(self.dtype, T => {
             let x = io.ins.typed::<T>(0)?;
             let mut out = vec![T::default(); x.len()];

@@ -1,16 +1,19 @@
 //! LEAKY_RELU on int8 / uint8 / int16: `reference_ops::QuantizeLeakyRelu` with
 //! `LeakyReluPrepare` (identity and alpha multipliers; int16 needs zero points 0).
 
-use super::{prep_err, same_dtype, with_int, IntPrepare, Quant};
+use super::{prep_err, run_unary_lut, same_dtype, with_int, IntPrepare, Quant};
 use crate::ops::{kerr, Ctx, Io, Kernel};
 use crate::value::Elem;
 use crate::InterpError;
 use edgequant_ir::ops::LeakyRelu;
 use edgequant_ir::DType;
+use edgequant_kernels::int::binary_lut::UnaryLut8;
 use edgequant_kernels::int::leaky_relu::{leaky_relu, LeakyReluParams};
 
 struct LeakyReluKernel {
     p: LeakyReluParams,
+    /// 8-bit types: the kernel's results for all 256 inputs.
+    lut: Option<UnaryLut8>,
     dtype: DType,
     out_shape: Vec<usize>,
 }
@@ -23,8 +26,18 @@ impl IntPrepare for LeakyRelu {
         let p = with_int!(x.dtype, T => LeakyReluParams::prepare::<T>(qi, qo, self.alpha),
             return Err(ctx.unsupported(format!("{} input", x.dtype))))
         .map_err(prep_err(ctx))?;
+        let lut = match x.dtype {
+            DType::I8 => {
+                Some(UnaryLut8::build::<i8>(|a, b| leaky_relu(&p, a, b)).map_err(prep_err(ctx))?)
+            }
+            DType::U8 => {
+                Some(UnaryLut8::build::<u8>(|a, b| leaky_relu(&p, a, b)).map_err(prep_err(ctx))?)
+            }
+            _ => None,
+        };
         Ok(Box::new(LeakyReluKernel {
             p,
+            lut,
             dtype: x.dtype,
             out_shape: out.shape.clone(),
         }))
@@ -33,6 +46,11 @@ impl IntPrepare for LeakyRelu {
 
 impl Kernel for LeakyReluKernel {
     fn run(&self, io: &mut Io<'_>) -> Result<(), String> {
+        if let Some(lut) = &self.lut {
+            let data = run_unary_lut(lut, self.dtype, io)?;
+            io.set(0, &self.out_shape, data);
+            return Ok(());
+        }
         with_int!(self.dtype, T => {
             let x = io.ins.typed::<T>(0)?;
             let mut out = vec![T::default(); x.len()];

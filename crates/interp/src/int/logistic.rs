@@ -13,7 +13,7 @@ use edgequant_kernels::int::activation16::{logistic_int16, Sigmoid16Params};
 use edgequant_kernels::int::logistic::{logistic, logistic_u8, LogisticParams};
 
 enum Params {
-    Lut(LogisticParams),
+    Lut(Box<LogisticParams>),
     Sixteen(Sigmoid16Params),
 }
 
@@ -29,8 +29,12 @@ impl IntPrepare for Logistic {
         let q = Quant::new(ctx);
         let (qi, qo) = (q.activation(x, false)?, q.activation(out, false)?);
         let p = match x.dtype {
-            DType::I8 => Params::Lut(LogisticParams::prepare::<i8>(qi, qo).map_err(prep_err(ctx))?),
-            DType::U8 => Params::Lut(LogisticParams::prepare::<u8>(qi, qo).map_err(prep_err(ctx))?),
+            DType::I8 => Params::Lut(Box::new(
+                LogisticParams::prepare::<i8>(qi, qo).map_err(prep_err(ctx))?,
+            )),
+            DType::U8 => Params::Lut(Box::new(
+                LogisticParams::prepare::<u8>(qi, qo).map_err(prep_err(ctx))?,
+            )),
             DType::I16 => Params::Sixteen(
                 Sigmoid16Params::prepare_logistic(qi.scale, qi.zero_point, qo.scale, qo.zero_point)
                     .map_err(prep_err(ctx))?,

@@ -336,6 +336,29 @@ pub(crate) fn same_dtype<'g>(ctx: &Ctx<'g>) -> Result<(&'g Tensor, &'g Tensor), 
     Ok((x, y))
 }
 
+/// Applies an 8-bit result table to operand 0 (`dtype` int8 or uint8).
+pub(crate) fn run_unary_lut(
+    lut: &edgequant_kernels::int::binary_lut::UnaryLut8,
+    dtype: DType,
+    io: &crate::ops::Io<'_>,
+) -> Result<crate::TensorData, String> {
+    match dtype {
+        DType::I8 => {
+            let x = io.ins.typed::<i8>(0)?;
+            let mut out = vec![0i8; x.len()];
+            lut.apply(x, &mut out).map_err(crate::ops::kerr)?;
+            Ok(crate::TensorData::I8(out))
+        }
+        DType::U8 => {
+            let x = io.ins.typed::<u8>(0)?;
+            let mut out = vec![0u8; x.len()];
+            lut.apply(x, &mut out).map_err(crate::ops::kerr)?;
+            Ok(crate::TensorData::U8(out))
+        }
+        other => Err(format!("no 8-bit table for {other}")),
+    }
+}
+
 /// Evaluates `$body` with `$t` bound to the Rust type of an integer activation dtype.
 macro_rules! with_int {
     ($dtype:expr, $t:ident => $body:expr, $other:expr) => {

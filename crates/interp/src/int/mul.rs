@@ -1,5 +1,7 @@
 //! MUL on int8 / uint8 / int16 with broadcasting: `reference_integer_ops::Mul` with `mul.cc`
-//! Prepare (multiplier `s1 · s2 / s_out` computed in float).
+//! Prepare (multiplier `s1 · s2 / s_out` computed in float). 8-bit data runs on the AVX-512
+//! twin (`elementwise_simd`) when the CPU and the shapes allow, else on a 256 × 256 result
+//! table built from the reference arithmetic; int16 on the reference kernel. All identical.
 
 use super::{fused_activation, prep_err, with_int, IntPrepare, Quant};
 use crate::ops::{kerr, Ctx, Io, Kernel};
@@ -8,11 +10,13 @@ use crate::InterpError;
 use edgequant_ir::ops::Mul;
 use edgequant_ir::DType;
 use edgequant_kernels::int::binary_lut::BinaryLut8;
+use edgequant_kernels::int::elementwise_simd::{self, binary8, Binary8};
 use edgequant_kernels::int::mul::{mul, MulParams};
 
 struct MulKernel {
     p: MulParams,
-    /// Complete result table for 8-bit types (built from the reference arithmetic).
+    /// Complete result table for 8-bit types (built from the reference arithmetic), used
+    /// when the AVX-512 kernel cannot run these shapes.
     lut: Option<BinaryLut8>,
     dtype: DType,
     shapes: [Vec<usize>; 2],
@@ -40,7 +44,9 @@ impl IntPrepare for Mul {
             return Err(ctx.unsupported(format!("{} output", out.dtype))))
         .map_err(prep_err(ctx))?;
         let rows_by_y = b.numel() <= a.numel();
-    let lut = match out.dtype {
+        let simd = elementwise_simd::supported(&a.shape, &b.shape);
+        let lut = match out.dtype {
+            _ if simd => None,
             DType::I8 => Some(BinaryLut8::build::<i8>(|x, y| p.apply(x, y), rows_by_y)),
             DType::U8 => Some(BinaryLut8::build::<u8>(|x, y| p.apply(x, y), rows_by_y)),
             _ => None,
@@ -62,9 +68,16 @@ impl Kernel for MulKernel {
         macro_rules! lut {
             ($t:ty) => {{
                 let mut out = vec![<$t>::default(); self.out_len];
-                let lut = self.lut.as_ref().ok_or("missing table")?;
-                lut.apply(io.ins.typed::<$t>(0)?, sa, io.ins.typed::<$t>(1)?, sb, &mut out)
-                    .map_err(kerr)?;
+                let (x, y) = (io.ins.typed::<$t>(0)?, io.ins.typed::<$t>(1)?);
+                let done = self.lut.is_none()
+                    && binary8(Binary8::Mul(&self.p), x, sa, y, sb, &mut out).map_err(kerr)?;
+                if !done {
+                    let lut = self
+                        .lut
+                        .as_ref()
+                        .ok_or("no 8-bit kernel for these shapes")?;
+                    lut.apply(x, sa, y, sb, &mut out).map_err(kerr)?;
+                }
                 io.set(0, &self.out_shape, <$t>::wrap(out));
             }};
         }
@@ -73,8 +86,15 @@ impl Kernel for MulKernel {
             DType::U8 => lut!(u8),
             DType::I16 => {
                 let mut out = vec![0i16; self.out_len];
-                mul(&self.p, io.ins.typed::<i16>(0)?, sa, io.ins.typed::<i16>(1)?, sb, &mut out)
-                    .map_err(kerr)?;
+                mul(
+                    &self.p,
+                    io.ins.typed::<i16>(0)?,
+                    sa,
+                    io.ins.typed::<i16>(1)?,
+                    sb,
+                    &mut out,
+                )
+                .map_err(kerr)?;
                 io.set(0, &self.out_shape, i16::wrap(out));
             }
             other => return Err(format!("unexpected type {other}")),

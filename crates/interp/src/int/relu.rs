@@ -5,12 +5,13 @@
 //! `[max(qmin, zp + roundf(lo / scale)), min(qmax, zp + roundf(hi / scale))]`
 //! (no upper clamp for RELU).
 
-use super::{prep_err, same_dtype, with_int, IntPrepare, Quant};
+use super::{prep_err, run_unary_lut, same_dtype, with_int, IntPrepare, Quant};
 use crate::ops::{Ctx, Io, Kernel};
 use crate::value::Elem;
 use crate::InterpError;
 use edgequant_ir::ops::{Relu, Relu6, ReluN1To1};
 use edgequant_ir::DType;
+use edgequant_kernels::int::binary_lut::UnaryLut8;
 use edgequant_kernels::int::quant_util::{multiply_by_quantized_multiplier, quantize_multiplier};
 use edgequant_kernels::int::QuantInt;
 
@@ -22,6 +23,8 @@ struct ReluKernel {
     shift: i32,
     min: i32,
     max: i32,
+    /// 8-bit types: the results for all 256 inputs.
+    lut: Option<UnaryLut8>,
     out_shape: Vec<usize>,
 }
 
@@ -40,7 +43,7 @@ fn prepare(ctx: &Ctx<'_>, lo: f32, hi: f32) -> Result<Box<dyn Kernel>, InterpErr
     } else {
         qmax.min(bound(hi))
     };
-    Ok(Box::new(ReluKernel {
+    let mut k = ReluKernel {
         dtype: x.dtype,
         input_offset: qi.zero_point,
         output_offset: qo.zero_point,
@@ -48,8 +51,27 @@ fn prepare(ctx: &Ctx<'_>, lo: f32, hi: f32) -> Result<Box<dyn Kernel>, InterpErr
         shift,
         min,
         max,
+        lut: None,
         out_shape: out.shape.clone(),
-    }))
+    };
+    k.lut = match x.dtype {
+        DType::I8 => Some(
+            UnaryLut8::build::<i8>(|a, b| {
+                b.copy_from_slice(&k.apply(a));
+                Ok(())
+            })
+            .map_err(prep_err(ctx))?,
+        ),
+        DType::U8 => Some(
+            UnaryLut8::build::<u8>(|a, b| {
+                b.copy_from_slice(&k.apply(a));
+                Ok(())
+            })
+            .map_err(prep_err(ctx))?,
+        ),
+        _ => None,
+    };
+    Ok(Box::new(k))
 }
 
 impl IntPrepare for Relu {
@@ -89,6 +111,11 @@ impl ReluKernel {
 
 impl Kernel for ReluKernel {
     fn run(&self, io: &mut Io<'_>) -> Result<(), String> {
+        if let Some(lut) = &self.lut {
+            let data = run_unary_lut(lut, self.dtype, io)?;
+            io.set(0, &self.out_shape, data);
+            return Ok(());
+        }
         with_int!(self.dtype, T => {
             let out = self.apply(io.ins.typed::<T>(0)?);
             io.set(0, &self.out_shape, T::wrap(out));

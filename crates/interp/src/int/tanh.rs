@@ -13,7 +13,7 @@ use edgequant_kernels::int::activation16::{tanh_int16, Sigmoid16Params};
 use edgequant_kernels::int::tanh::{tanh, tanh_u8, TanhParams};
 
 enum Params {
-    Lut(TanhParams),
+    Lut(Box<TanhParams>),
     Sixteen(Sigmoid16Params),
 }
 
@@ -29,8 +29,12 @@ impl IntPrepare for Tanh {
         let q = Quant::new(ctx);
         let (qi, qo) = (q.activation(x, false)?, q.activation(out, false)?);
         let p = match x.dtype {
-            DType::I8 => Params::Lut(TanhParams::prepare::<i8>(qi, qo).map_err(prep_err(ctx))?),
-            DType::U8 => Params::Lut(TanhParams::prepare::<u8>(qi, qo).map_err(prep_err(ctx))?),
+            DType::I8 => Params::Lut(Box::new(
+                TanhParams::prepare::<i8>(qi, qo).map_err(prep_err(ctx))?,
+            )),
+            DType::U8 => Params::Lut(Box::new(
+                TanhParams::prepare::<u8>(qi, qo).map_err(prep_err(ctx))?,
+            )),
             DType::I16 => Params::Sixteen(
                 Sigmoid16Params::prepare_tanh(qi.scale, qi.zero_point, qo.scale, qo.zero_point)
                     .map_err(prep_err(ctx))?,

@@ -123,7 +123,7 @@ pub fn softmax_int16(
     output: &mut [i16],
 ) -> crate::Result<()> {
     check_len("int16 softmax output", output.len(), input.len())?;
-    if depth == 0 || input.len() % depth != 0 {
+    if depth == 0 || !input.len().is_multiple_of(depth) {
         return if input.is_empty() {
             Ok(())
         } else {

@@ -26,8 +26,25 @@
 //! `offset · Σw`) and are tested for exact equality with the reference loops.
 
 use super::gemm::{gemm_rows_dispatch, PackedRows};
+use super::vnni::{self, Patches, VnniWeights};
 use super::{check_len, compute_out_size_and_padding, invalid, numel, FusedActivation, Padding};
 use crate::Parallelism;
+
+/// `clamp(round(off + v · inv), lo, hi)` over a row, `round` being C's `round` (half away
+/// from zero), written without libm calls or branches so that it vectorizes. Exact: values
+/// are clamped to ±512 first (which cannot change the clamped result), where truncation to
+/// `i32` is exact and `x − trunc(x)` decides the rounding; NaN gives 0 like the saturating
+/// conversion of the scalar formula.
+#[inline]
+fn quantize_row(values: &[f32], out: &mut [i8], inv: f32, off: f32, lo: i32, hi: i32) {
+    for (o, &v) in out.iter_mut().zip(values) {
+        let x = (off + v * inv).clamp(-512.0, 512.0);
+        let t = x as i32;
+        let d = x - t as f32;
+        let r = t + i32::from(d >= 0.5) - i32::from(d <= -0.5);
+        *o = r.clamp(lo, hi) as i8;
+    }
+}
 
 /// `tensor_utils::AsymmetricQuantizeFloats`: quantizes `values` into `out` and returns
 /// `(scaling_factor, offset)` with `value ≈ (q - offset) · scaling_factor`.
@@ -61,11 +78,7 @@ pub fn asymmetric_quantize(values: &[f32], out: &mut [i8]) -> crate::Result<(f32
     };
     let scaling_factor = scale as f32;
     let inv = 1.0f32 / scaling_factor;
-    let off = offset as f32;
-    for (o, &v) in out.iter_mut().zip(values) {
-        let q = (off + v * inv).round() as i32;
-        *o = q.clamp(-128, 127) as i8;
-    }
+    quantize_row(values, out, inv, offset as f32, -128, 127);
     Ok((scaling_factor, offset))
 }
 
@@ -80,20 +93,35 @@ pub fn symmetric_quantize(values: &[f32], out: &mut [i8]) -> crate::Result<f32> 
         return Ok(1.0);
     }
     let inv = 127.0f32 / range;
-    for (o, &v) in out.iter_mut().zip(values) {
-        let q = (v * inv).round() as i32;
-        *o = q.clamp(-127, 127) as i8;
-    }
+    quantize_row(values, out, inv, 0.0, -127, 127);
     Ok(range / 127.0)
 }
 
-/// Minimum and maximum (`std::minmax_element`; NaNs are skipped).
+/// Minimum and maximum (`std::minmax_element`; NaNs are skipped), with 16 independent lanes
+/// so that the loop vectorizes.
 fn min_max(values: &[f32]) -> (f32, f32) {
-    let mut it = values.iter().copied().filter(|v| !v.is_nan());
-    let Some(first) = it.next() else {
+    let mut lo = [f32::INFINITY; 16];
+    let mut hi = [f32::NEG_INFINITY; 16];
+    let chunks = values.chunks_exact(16);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for i in 0..16 {
+            // Comparisons with NaN are false: NaNs are skipped.
+            lo[i] = if c[i] < lo[i] { c[i] } else { lo[i] };
+            hi[i] = if c[i] > hi[i] { c[i] } else { hi[i] };
+        }
+    }
+    for &v in rest {
+        lo[0] = if v < lo[0] { v } else { lo[0] };
+        hi[0] = if v > hi[0] { v } else { hi[0] };
+    }
+    let mn = lo.iter().copied().fold(f32::INFINITY, f32::min);
+    let mx = hi.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if mn > mx {
+        // Empty or all NaN.
         return (0.0, 0.0);
-    };
-    it.fold((first, first), |(a, b), v| (a.min(v), b.max(v)))
+    }
+    (mn, mx)
 }
 
 /// Float clamp range of a fused activation (`CalculateActivationRange`).
@@ -355,6 +383,8 @@ pub fn hybrid_conv2d_ref(
 pub struct PackedHybridFilter {
     rows: PackedRows,
     row_sums: Vec<i32>,
+    /// The same weights for the AVX-512 VNNI GEMM, on CPUs that have it.
+    vnni: Option<VnniWeights>,
 }
 
 impl PackedHybridFilter {
@@ -363,7 +393,16 @@ impl PackedHybridFilter {
         let [o, kh, kw, fd] = p.filter_shape;
         let rows = PackedRows::pack(filter, o, kh * kw * fd)?;
         let row_sums = rows.row_sums();
-        Ok(Self { rows, row_sums })
+        let vnni = if vnni::available() && p.groups() == 1 {
+            Some(VnniWeights::pack(filter, o, kh * kw * fd)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            rows,
+            row_sums,
+            vnni,
+        })
     }
 }
 
@@ -399,6 +438,18 @@ pub fn hybrid_conv2d(
     let mut q = vec![0i8; input.len()];
     let quant = quantize_batches(input, batches, p.mode(), &mut q)?;
     let per_image = out_h * out_w;
+    if let Some(w) = &packed.vnni {
+        return hybrid_conv2d_vnni(
+            p,
+            w,
+            &packed.row_sums,
+            &q,
+            &quant,
+            bias,
+            output,
+            parallelism,
+        );
+    }
     let block = |b: usize, first: usize, out_block: &mut [f32]| {
         let (sf, off) = quant[b];
         let count = out_block.len() / out_d;
@@ -453,6 +504,91 @@ pub fn hybrid_conv2d(
                 .chunks_mut(chunk)
                 .enumerate()
                 .for_each(|(i, o)| block(b, i * POSITIONS_PER_BLOCK, o));
+        }
+    }
+    Ok(())
+}
+
+/// The VNNI variant of [`hybrid_conv2d`]: patches of the quantized image (padding filled with
+/// the batch's offset), `u8 × i8` GEMM, `Σ w·(q − offset) = acc − (offset + 128)·Σw`, and the
+/// same float rescaling.
+#[allow(clippy::too_many_arguments)]
+fn hybrid_conv2d_vnni(
+    p: &HybridConvParams,
+    w: &VnniWeights,
+    row_sums: &[i32],
+    q: &[i8],
+    quant: &[(f32, i32)],
+    bias: Option<&[f32]>,
+    output: &mut [f32],
+    parallelism: Parallelism,
+) -> crate::Result<()> {
+    let [_, in_h, in_w, in_d] = p.input_shape;
+    let [out_d, fh, fw, _] = p.filter_shape;
+    let [_, out_h, out_w, _] = p.output_shape;
+    let image = in_h * in_w * in_d;
+    let per_image = out_h * out_w;
+    let kp = w.padded_depth();
+    let geom = Patches {
+        input_shape: [1, in_h, in_w, in_d],
+        filter_hw: (fh, fw),
+        output_hw: (out_h, out_w),
+        stride: p.stride,
+        dilation: p.dilation,
+        pad: p.pad,
+        kp,
+    };
+    for (b, out_img) in output.chunks_exact_mut(per_image * out_d).enumerate() {
+        let (sf, off) = quant[b];
+        let img = geom.padded_image(&q[b * image..(b + 1) * image], (off as i8 as u8) ^ 0x80);
+        let correction = off.wrapping_add(128);
+        let block = |i: usize, out_block: &mut [f32], patches: &mut Vec<u8>, acc: &mut Vec<i32>| {
+            let first = i * POSITIONS_PER_BLOCK;
+            let count = out_block.len() / out_d;
+            patches.resize(count * kp + 8, 0);
+            geom.fill(&img, first, count, patches);
+            acc.resize(count * out_d, 0);
+            w.gemm(patches, count, acc);
+            for (orow, arow) in out_block
+                .chunks_exact_mut(out_d)
+                .zip(acc.chunks_exact(out_d))
+            {
+                for ((o, &a), &s) in orow.iter_mut().zip(arow).zip(row_sums) {
+                    *o = a.wrapping_sub(correction.wrapping_mul(s)) as f32;
+                }
+                // The rescaling of `HybridConvParams::rescale`, as straight vector loops.
+                if p.per_channel {
+                    for (o, &fs) in orow.iter_mut().zip(&p.filter_scales) {
+                        *o = *o * fs * sf;
+                    }
+                } else {
+                    let scale = sf * p.filter_scales[0];
+                    for o in orow.iter_mut() {
+                        *o *= scale;
+                    }
+                }
+                if let Some(b) = bias {
+                    for (o, &b) in orow.iter_mut().zip(b) {
+                        *o += b;
+                    }
+                }
+                for o in orow.iter_mut() {
+                    *o = clamp(*o, p.act);
+                }
+            }
+        };
+        let chunk = POSITIONS_PER_BLOCK * out_d;
+        if parallelism.threads() > 1 && per_image * out_d * kp >= (1 << 22) {
+            use rayon::prelude::*;
+            out_img.par_chunks_mut(chunk).enumerate().for_each_init(
+                || (Vec::new(), Vec::new()),
+                |(pa, ac), (i, o)| block(i, o, pa, ac),
+            );
+        } else {
+            let (mut pa, mut ac) = (Vec::new(), Vec::new());
+            for (i, o) in out_img.chunks_mut(chunk).enumerate() {
+                block(i, o, &mut pa, &mut ac);
+            }
         }
     }
     Ok(())
@@ -854,6 +990,8 @@ pub fn hybrid_fully_connected_ref(
 pub struct PackedHybridFcWeights {
     rows: PackedRows,
     row_sums: Vec<i32>,
+    /// The same weights for the AVX-512 VNNI GEMM, on CPUs that have it.
+    vnni: Option<VnniWeights>,
 }
 
 impl PackedHybridFcWeights {
@@ -861,7 +999,16 @@ impl PackedHybridFcWeights {
     pub fn new(p: &HybridFcParams, filter: &[i8]) -> crate::Result<Self> {
         let rows = PackedRows::pack(filter, p.output_depth, p.accum_depth)?;
         let row_sums = rows.row_sums();
-        Ok(Self { rows, row_sums })
+        let vnni = if vnni::available() {
+            Some(VnniWeights::pack(filter, p.output_depth, p.accum_depth)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            rows,
+            row_sums,
+            vnni,
+        })
     }
 }
 
@@ -884,10 +1031,27 @@ pub fn hybrid_fully_connected(
     }
     let mut q = vec![0i8; input.len()];
     let quant = p.quantize_rows(input, &mut q)?;
-    let packed = PackedRows::pack(&q, p.batches, p.accum_depth)?;
     let m = p.output_depth;
     let mut acc = vec![0i32; p.batches * m];
-    gemm_rows_dispatch(&weights.rows, &packed, 0, p.batches, &mut acc);
+    if let Some(w) = &weights.vnni {
+        // u = q + 128: Σ w·q = Σ w·u − 128·Σw.
+        let kp = w.padded_depth();
+        let mut u = vec![0u8; p.batches * kp];
+        for (row, src) in u.chunks_exact_mut(kp).zip(q.chunks_exact(p.accum_depth)) {
+            for (d, &v) in row.iter_mut().zip(src) {
+                *d = (v as u8) ^ 0x80;
+            }
+        }
+        w.gemm(&u, p.batches, &mut acc);
+        for row in acc.chunks_exact_mut(m) {
+            for (a, &s) in row.iter_mut().zip(&weights.row_sums) {
+                *a = a.wrapping_sub(s.wrapping_mul(128));
+            }
+        }
+    } else {
+        let packed = PackedRows::pack(&q, p.batches, p.accum_depth)?;
+        gemm_rows_dispatch(&weights.rows, &packed, 0, p.batches, &mut acc);
+    }
     for (b, &(sf, off)) in quant.iter().enumerate() {
         for u in 0..m {
             let dot = offset_correction(acc[b * m + u], weights.row_sums[u], off);

@@ -100,7 +100,7 @@ impl VnniWeights {
 
     /// `c[r · rows + o] = Σ_k a[r · kp + k] · w[o][k]` for `n` activation rows of
     /// `padded_depth()` unsigned bytes. Requires [`available`].
-    fn gemm(&self, a: &[u8], n: usize, c: &mut [i32]) {
+    pub(crate) fn gemm(&self, a: &[u8], n: usize, c: &mut [i32]) {
         debug_assert!(a.len() >= n * self.kp && c.len() >= n * self.rows);
         #[cfg(target_arch = "x86_64")]
         {
@@ -116,7 +116,8 @@ impl VnniWeights {
             for o in 0..self.rows {
                 let mut s = 0i32;
                 for k in 0..self.depth {
-                    let w = self.data[((o / 16) * (self.kp / 4) + k / 4) * 64 + (o % 16) * 4 + k % 4];
+                    let w =
+                        self.data[((o / 16) * (self.kp / 4) + k / 4) * 64 + (o % 16) * 4 + k % 4];
                     s = s.wrapping_add(a[r * self.kp + k] as i32 * w as i32);
                 }
                 c[r * self.rows + o] = s;
@@ -177,6 +178,7 @@ mod avx512 {
 
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    #[allow(clippy::too_many_arguments)]
     unsafe fn rows_tile<const NB: usize>(
         mr: usize,
         w: *const i8,
@@ -229,7 +231,6 @@ mod avx512 {
     }
 }
 
-
 #[cfg(target_arch = "x86_64")]
 mod avx512_requant {
     use super::{Epilogue, VnniWeights};
@@ -281,25 +282,40 @@ mod avx512_requant {
             }
             let c = c0 + j * 16;
             let ld = |v: &[i32]| _mm512_loadu_si512(v.as_ptr().add(c) as *const __m512i);
-            let (k, m, ls, rs) = (ld(&e.constant), ld(&e.multiplier), ld(&e.left), ld(&e.right));
+            let (k, m, ls, rs) = (
+                ld(&e.constant),
+                ld(&e.multiplier),
+                ld(&e.left),
+                ld(&e.right),
+            );
             let mo = _mm512_srli_epi64::<32>(m);
             let mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, rs), one);
             let half = _mm512_srai_epi32::<1>(mask);
-            let store_mask = if n == 16 { 0xffff } else { ((1u32 << n) - 1) as u16 };
+            let store_mask = if n == 16 {
+                0xffff
+            } else {
+                ((1u32 << n) - 1) as u16
+            };
             for (r, row) in acc.iter().enumerate() {
                 let x = _mm512_sllv_epi32(_mm512_add_epi32(row[j], k), ls);
                 // SaturatingRoundingDoublingHighMul (the multiplier is never INT32_MIN).
                 let even = _mm512_srli_epi64::<31>(_mm512_add_epi64(_mm512_mul_epi32(x, m), round));
                 let xo = _mm512_srli_epi64::<32>(x);
-                let odd = _mm512_srli_epi64::<31>(_mm512_add_epi64(_mm512_mul_epi32(xo, mo), round));
+                let odd =
+                    _mm512_srli_epi64::<31>(_mm512_add_epi64(_mm512_mul_epi32(xo, mo), round));
                 let high = _mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64::<32>(odd));
                 // RoundingDivideByPOT.
                 let remainder = _mm512_and_si512(high, mask);
                 let threshold = _mm512_add_epi32(half, _mm512_srli_epi32::<31>(high));
                 let bump = _mm512_cmpgt_epi32_mask(remainder, threshold);
-                let v = _mm512_mask_add_epi32(_mm512_srav_epi32(high, rs), bump, _mm512_srav_epi32(high, rs), one);
+                let v = _mm512_mask_add_epi32(
+                    _mm512_srav_epi32(high, rs),
+                    bump,
+                    _mm512_srav_epi32(high, rs),
+                    one,
+                );
                 let v = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(v, offset), vmin), vmax);
-                _mm512_mask_cvtsepi32_storeu_epi8(out.add(r * ldo + j * 16) as *mut i8, store_mask, v);
+                _mm512_mask_cvtsepi32_storeu_epi8(out.add(r * ldo + j * 16), store_mask, v);
             }
         }
     }
@@ -337,7 +353,13 @@ mod avx512_requant {
     /// AVX-512F/BW/VNNI; `a.len() >= n · kp`, `out.len() >= n · rows`, epilogue vectors of
     /// `ceil(rows / 16) · 16` entries.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-    pub(super) unsafe fn gemm_requant(w: &VnniWeights, a: &[u8], n: usize, out: &mut [i8], e: &Epilogue) {
+    pub(super) unsafe fn gemm_requant(
+        w: &VnniWeights,
+        a: &[u8],
+        n: usize,
+        out: &mut [i8],
+        e: &Epilogue,
+    ) {
         let kp = w.kp;
         let block_bytes = (kp / 4) * 64;
         let blocks = w.rows.div_ceil(16);
@@ -444,6 +466,115 @@ unsafe fn copy_chunked(dst: *mut u8, src: *const u8, n: usize) {
     }
 }
 
+/// im2col geometry for the VNNI kernels: patches of `x ^ 0x80` (unsigned) bytes, one row of
+/// `kp` bytes per output position, read from a copy of the input padded with the zero point.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Patches {
+    pub input_shape: [usize; 4],
+    pub filter_hw: (usize, usize),
+    pub output_hw: (usize, usize),
+    pub stride: (usize, usize),
+    pub dilation: (usize, usize),
+    pub pad: (usize, usize),
+    /// Row length: `KH · KW · C` rounded up to a multiple of 4.
+    pub kp: usize,
+}
+
+impl Patches {
+    /// 1x1, stride 1, no padding, depth a multiple of 4: the input pixels are the patches.
+    pub fn is_identity(&self) -> bool {
+        self.filter_hw == (1, 1)
+            && self.pad == (0, 0)
+            && self.stride == (1, 1)
+            && self.kp == self.input_shape[3]
+    }
+
+    /// Padded image height and width: every tap of every output position lies inside.
+    fn padded_hw(&self) -> (usize, usize) {
+        let [_, in_h, in_w, _] = self.input_shape;
+        let (out_h, out_w) = self.output_hw;
+        let (fh, fw) = self.filter_hw;
+        let hp = (out_h.max(1) - 1) * self.stride.0 + (fh - 1) * self.dilation.0 + 1;
+        let wp = (out_w.max(1) - 1) * self.stride.1 + (fw - 1) * self.dilation.1 + 1;
+        (hp.max(self.pad.0 + in_h), wp.max(self.pad.1 + in_w))
+    }
+
+    /// The input as unsigned bytes inside a border of `pad_byte`, plus 8 bytes of slack.
+    pub fn padded_image<T: Copy + Into<i32>>(&self, input: &[T], pad_byte: u8) -> Vec<u8> {
+        let [batches, in_h, in_w, in_d] = self.input_shape;
+        let (hp, wp) = self.padded_hw();
+        let mut img = vec![pad_byte; batches * hp * wp * in_d + 8];
+        for b in 0..batches {
+            for y in 0..in_h {
+                let src =
+                    &input[((b * in_h + y) * in_w) * in_d..((b * in_h + y + 1) * in_w) * in_d];
+                let at = ((b * hp + y + self.pad.0) * wp + self.pad.1) * in_d;
+                for (d, &v) in img[at..at + src.len()].iter_mut().zip(src) {
+                    *d = (v.into() as u8) ^ 0x80;
+                }
+            }
+        }
+        img
+    }
+
+    /// Writes the patch rows of output positions `first .. first + count` into `patches`
+    /// (`count · kp + 8` bytes) from a [`Patches::padded_image`].
+    pub fn fill(&self, img: &[u8], first: usize, count: usize, patches: &mut [u8]) {
+        let [batches, _, _, in_d] = self.input_shape;
+        let (out_h, out_w) = self.output_hw;
+        let (fh, fw) = self.filter_hw;
+        let (sy, sx) = self.stride;
+        let (dy, dx) = self.dilation;
+        let (hp, wp) = self.padded_hw();
+        let kp = self.kp;
+        let taps_len = fh * fw * in_d;
+        assert!(
+            patches.len() >= count * kp + 8
+                && img.len() >= batches * hp * wp * in_d + 8
+                && first + count <= batches * out_h * out_w,
+            "patch buffers too small"
+        );
+        let dst0 = patches.as_mut_ptr();
+        let src0 = img.as_ptr();
+        for r in 0..count {
+            let pos = first + r;
+            let b = pos / (out_h * out_w);
+            let oy = (pos / out_w) % out_h;
+            let ox = pos % out_w;
+            let row = r * kp;
+            for ky in 0..fh {
+                let line = ((b * hp + oy * sy + ky * dy) * wp + ox * sx) * in_d;
+                let at = row + ky * fw * in_d;
+                if dx == 1 {
+                    // SAFETY: the source run [line, line + fw·in_d) lies inside the padded
+                    // image (hp, wp cover every tap), which has 8 bytes of slack; the
+                    // destination run lies inside this row of `patches`, which has 8 bytes of
+                    // slack after the last row (checked above). Bytes written past the run
+                    // are overwritten by the following runs or belong to the slack.
+                    unsafe { copy_chunked(dst0.add(at), src0.add(line), fw * in_d) };
+                } else {
+                    for kx in 0..fw {
+                        // SAFETY: as above, one tap of in_d bytes.
+                        unsafe {
+                            copy_chunked(
+                                dst0.add(at + kx * in_d),
+                                src0.add(line + kx * dx * in_d),
+                                in_d,
+                            )
+                        };
+                    }
+                }
+            }
+            // Depth padding (at most 3 bytes; the weights there are zero, but keep the bytes
+            // defined). SAFETY: 4 bytes from `row + taps_len` stay inside this row plus the
+            // following row (written afterwards) or the 8 bytes of slack.
+            if kp > taps_len {
+                unsafe { std::ptr::write_unaligned(dst0.add(row + taps_len) as *mut u32, 0) };
+            }
+        }
+    }
+}
+
 /// Output positions per im2col block.
 const POSITIONS_PER_BLOCK: usize = 64;
 
@@ -462,7 +593,7 @@ pub fn conv2d_per_channel_vnni(
     if !available() {
         return invalid("vnni conv: the CPU lacks AVX-512 VNNI");
     }
-    let [batches, in_h, in_w, in_d] = p.input_shape;
+    let [batches, _, _, in_d] = p.input_shape;
     let [out_d, fh, fw, fd] = p.filter_shape;
     let [ob, out_h, out_w, oc] = p.output_shape;
     check_len("conv input", input.len(), numel(&p.input_shape)?)?;
@@ -471,7 +602,11 @@ pub fn conv2d_per_channel_vnni(
         check_len("conv bias", b.len(), out_d)?;
     }
     let w = &filter.weights;
-    if fd != in_d || ob != batches || oc != out_d || w.rows != out_d || w.depth != fh * fw * in_d
+    if fd != in_d
+        || ob != batches
+        || oc != out_d
+        || w.rows != out_d
+        || w.depth != fh * fw * in_d
         || filter.requant.channels() != out_d
     {
         return invalid("vnni conv: packed filter does not match the prepared shapes");
@@ -493,107 +628,60 @@ pub fn conv2d_per_channel_vnni(
         e.constant[..out_d].copy_from_slice(&constant);
         e
     });
-    // The input as unsigned bytes (x + 128), once. For convolutions that need patches it is
-    // written into a zero-point-padded image, so that every patch row is a few plain copies.
     let pad_byte = ((-p.input_offset) as i8 as u8) ^ 0x80;
-    let one_by_one = fh == 1 && fw == 1 && p.pad == (0, 0) && p.stride == (1, 1) && kp == in_d;
-    let (sy, sx) = p.stride;
-    let (dy, dx) = p.dilation;
-    let (py, px) = p.pad;
-    let hp = ((out_h - 1) * sy + (fh - 1) * dy + 1).max(py + in_h);
-    let wp = ((out_w - 1) * sx + (fw - 1) * dx + 1).max(px + in_w);
+    let geom = Patches {
+        input_shape: p.input_shape,
+        filter_hw: (fh, fw),
+        output_hw: (out_h, out_w),
+        stride: p.stride,
+        dilation: p.dilation,
+        pad: p.pad,
+        kp,
+    };
+    let one_by_one = geom.is_identity();
     let xu: Vec<u8> = if one_by_one {
         input.iter().map(|&v| (v as u8) ^ 0x80).collect()
     } else {
-        // 8 bytes of slack for the chunked copies below.
-        let mut img = vec![pad_byte; batches * hp * wp * in_d + 8];
-        for b in 0..batches {
-            for y in 0..in_h {
-                let src = &input[((b * in_h + y) * in_w) * in_d..((b * in_h + y + 1) * in_w) * in_d];
-                let at = ((b * hp + y + py) * wp + px) * in_d;
-                for (d, &v) in img[at..at + src.len()].iter_mut().zip(src) {
-                    *d = (v as u8) ^ 0x80;
-                }
-            }
-        }
-        img
+        geom.padded_image(input, pad_byte)
     };
-    let taps_len = fh * fw * in_d;
     let fill_patches = |first: usize, count: usize, patches: &mut [u8]| {
-        // `patches` holds count × kp bytes plus 8 bytes of slack.
-        debug_assert!(patches.len() >= count * kp + 8);
-        let dst0 = patches.as_mut_ptr();
-        let src0 = xu.as_ptr();
-        for r in 0..count {
-            let pos = first + r;
-            let b = pos / (out_h * out_w);
-            let oy = (pos / out_w) % out_h;
-            let ox = pos % out_w;
-            let row = r * kp;
-            for ky in 0..fh {
-                let line = ((b * hp + oy * sy + ky * dy) * wp + ox * sx) * in_d;
-                let at = row + ky * fw * in_d;
-                if dx == 1 {
-                    // SAFETY: the source run [line, line + fw·in_d) lies inside the padded
-                    // image (hp, wp cover every tap), which has 8 bytes of slack; the
-                    // destination run lies inside this row of `patches`, which has 8 bytes of
-                    // slack after the last row. Bytes written past the run are overwritten
-                    // by the following runs or belong to the slack.
-                    unsafe { copy_chunked(dst0.add(at), src0.add(line), fw * in_d) };
-                } else {
-                    for kx in 0..fw {
-                        // SAFETY: as above, one tap of in_d bytes.
-                        unsafe {
-                            copy_chunked(
-                                dst0.add(at + kx * in_d),
-                                src0.add(line + kx * dx * in_d),
-                                in_d,
-                            )
-                        };
-                    }
+        geom.fill(&xu, first, count, patches);
+    };
+    let block =
+        |block_idx: usize, out_block: &mut [i8], patches: &mut Vec<u8>, acc: &mut Vec<i32>| {
+            let first = block_idx * POSITIONS_PER_BLOCK;
+            let count = out_block.len() / out_d;
+            let a: &[u8] = if one_by_one {
+                &xu[first * kp..(first + count) * kp]
+            } else {
+                patches.resize(count * kp + 8, 0);
+                fill_patches(first, count, patches);
+                &patches[..count * kp]
+            };
+            match &epilogue {
+                #[cfg(target_arch = "x86_64")]
+                Some(e) => {
+                    // SAFETY: `available()` was checked; `a` has count × kp bytes, `out_block`
+                    // count × out_d values, the epilogue vectors whole blocks.
+                    unsafe { avx512_requant::gemm_requant(w, a, count, out_block, e) };
+                }
+                _ => {
+                    acc.resize(count * out_d, 0);
+                    w.gemm(a, count, acc);
+                    // Shapes were checked above, so this cannot fail.
+                    let _ = filter.requant.rows_i8(acc, &constant, out_block);
                 }
             }
-            // Depth padding (the weights there are zero, but keep the bytes defined).
-            patches[row + taps_len..row + kp].fill(0);
-        }
-    };
-    let block = |block_idx: usize, out_block: &mut [i8], patches: &mut Vec<u8>, acc: &mut Vec<i32>| {
-        let first = block_idx * POSITIONS_PER_BLOCK;
-        let count = out_block.len() / out_d;
-        let a: &[u8] = if one_by_one {
-            &xu[first * kp..(first + count) * kp]
-        } else {
-            patches.resize(count * kp + 8, 0);
-            fill_patches(first, count, patches);
-            &patches[..count * kp]
         };
-        match &epilogue {
-            #[cfg(target_arch = "x86_64")]
-            Some(e) => {
-                // SAFETY: `available()` was checked; `a` has count × kp bytes, `out_block`
-                // count × out_d values, the epilogue vectors whole blocks.
-                unsafe { avx512_requant::gemm_requant(w, a, count, out_block, e) };
-            }
-            _ => {
-                acc.resize(count * out_d, 0);
-                w.gemm(a, count, acc);
-                // Shapes were checked above, so this cannot fail.
-                let _ = filter.requant.rows_i8(acc, &constant, out_block);
-            }
-        }
-    };
     let chunk = POSITIONS_PER_BLOCK * out_d;
     // Threads pay off only for large layers (a rayon region costs a few microseconds).
     let work = positions * out_d * kp;
     if parallelism.threads() > 1 && positions > POSITIONS_PER_BLOCK && work >= (1 << 22) {
         use rayon::prelude::*;
-        output
-            .par_chunks_mut(chunk)
-            .enumerate()
-            .for_each_init(
-                || (Vec::new(), Vec::new()),
-                |(pa, ac), (i, o)| block(i, o, pa, ac),
-            );
+        output.par_chunks_mut(chunk).enumerate().for_each_init(
+            || (Vec::new(), Vec::new()),
+            |(pa, ac), (i, o)| block(i, o, pa, ac),
+        );
     } else {
         let (mut pa, mut ac) = (Vec::new(), Vec::new());
         for (i, o) in output.chunks_mut(chunk).enumerate() {
@@ -704,7 +792,9 @@ mod tests {
     use proptest::prelude::*;
 
     fn rnd(st: &mut u64) -> i8 {
-        *st = st.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *st = st
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (*st >> 56) as i8
     }
 
@@ -720,7 +810,7 @@ mod tests {
             }
             let opts = ConvOptions {
                 padding: if same { Padding::Same } else { Padding::Valid },
-                stride_h: s, stride_w: s, dilation_h: d, dilation_w: 1,
+                stride_h: s, stride_w: s, dilation_h: d, dilation_w: 3 - d,
                 activation: FusedActivation::Relu,
             };
             let scales: Vec<f32> = (0..o).map(|i| 0.002 + 0.0007 * i as f32).collect();
