@@ -5,11 +5,12 @@
 mod common;
 use common::*;
 
-/// Float interpreter vs LiteRT: relative L2 error bound per output (issue 2 item 4).
-/// Differences come from float summation order only. Asserted against LiteRT's reference
-/// kernels (BUILTIN_REF); the distance to the default (XNNPACK) kernels is printed next to
-/// LiteRT's own default-vs-reference distance, which for hand_landmark_lite's `Identity_3`
-/// is itself about 1e-5.
+/// Float interpreter vs LiteRT: relative L2 error bound per output (issue 2 item 4), asserted
+/// against both LiteRT's default (XNNPACK) and reference (BUILTIN_REF) kernels. Differences
+/// come from float summation order only; LiteRT's own default-vs-reference distance reaches
+/// 1.2e-5 on hand_landmark_lite's `Identity_3` (a head with heavy cancellation), so the float
+/// convolution and fully-connected kernels accumulate in XNNPACK's order (bias first, then
+/// the taps in order).
 const FLOAT_TOL: f64 = 1e-5;
 
 const MODELS: &[&str] = &[
@@ -29,15 +30,21 @@ fn check_model(path: &std::path::Path, tag: &str) {
     let names: Vec<&str> = ours.iter().map(|(n, _)| n.as_str()).collect();
     let ref_names: Vec<&str> = reference.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ref_names, "{tag}: output names and order");
-    let worst = assert_close(tag, &ours, &ref_kernels, FLOAT_TOL);
-    eprintln!("{tag}: worst relative L2 vs LiteRT reference kernels = {worst:.3e}");
-    for (((n, a), (_, d)), (_, r)) in ours.iter().zip(&reference).zip(&ref_kernels) {
-        eprintln!(
-            "{tag}: '{n}' relative L2 vs LiteRT default kernels {:.3e} (LiteRT default vs reference {:.3e})",
-            rel_l2(&floats(a), &floats(d)),
-            rel_l2(&floats(d), &floats(r))
-        );
-    }
+    let worst_default = assert_close(
+        &format!("{tag} vs LiteRT default kernels"),
+        &ours,
+        &reference,
+        FLOAT_TOL,
+    );
+    let worst_ref = assert_close(
+        &format!("{tag} vs LiteRT reference kernels"),
+        &ours,
+        &ref_kernels,
+        FLOAT_TOL,
+    );
+    eprintln!(
+        "{tag}: worst relative L2 vs LiteRT default kernels {worst_default:.3e}, vs reference kernels {worst_ref:.3e}"
+    );
 
     let out1 = dir.join("conv1.tflite");
     let out2 = dir.join("conv2.tflite");
@@ -74,6 +81,47 @@ fn mediapipe_models_match_litert_and_round_trip() {
     for m in MODELS {
         check_model(&model(m), m);
     }
+}
+
+/// hand_landmark_lite has the outputs closest to the bound: check it on every test photo
+/// against LiteRT's default kernels.
+#[test]
+fn hand_landmark_matches_litert_default_on_every_photo() {
+    let path = model("hand_landmark_lite.tflite");
+    let dir = tempdir("hand_all_photos");
+    let out = std::process::Command::new(python())
+        .arg(repo().join("tests-py/make_inputs.py"))
+        .args(["--all-images", &s(&path), &s(&dir)])
+        .output()
+        .expect("run make_inputs.py");
+    assert!(
+        out.status.success(),
+        "make_inputs.py: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut photos: Vec<_> = std::fs::read_dir(&dir)
+        .expect("list photos")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.join("in0.npy").exists())
+        .collect();
+    photos.sort();
+    assert!(
+        photos.len() >= 10,
+        "expected the test photos, got {photos:?}"
+    );
+    let mut worst: f64 = 0.0;
+    for p in &photos {
+        let inputs = vec![p.join("in0.npy")];
+        let reference = litert(&path, &inputs, &p.join("litert.npz"), false);
+        let ours = edgequant_run(&path, &inputs, &p.join("ours.npz"), &[]);
+        let tag = format!("hand_landmark_lite on {}", p.display());
+        worst = worst.max(assert_close(&tag, &ours, &reference, FLOAT_TOL));
+    }
+    eprintln!(
+        "hand_landmark_lite: worst relative L2 vs LiteRT default kernels over {} photos = {worst:.3e}",
+        photos.len()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

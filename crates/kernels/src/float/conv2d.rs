@@ -1,7 +1,7 @@
 //! CONV_2D: im2col + GEMM (1×1 stride-1 convolutions directly as a GEMM), tiled over output
 //! pixels and parallel over tiles.
 
-use super::activation::{bias_clamp_rows, Clamp};
+use super::activation::{clamp_in_place, Clamp};
 use super::gemm::matmul;
 use super::scratch::with_scratch;
 use crate::error::{check_len, invalid, numel};
@@ -101,15 +101,18 @@ impl Conv2dParams {
     }
 }
 
-/// Convolution weights prepared once for [`conv2d`]: per group a `[KH·KW·in_c/groups,
-/// out_c/groups]` row-major matrix (output channels contiguous), plus the bias.
+/// Convolution weights prepared once for [`conv2d`]: per group a `[lead + KH·KW·in_c/groups,
+/// out_c/groups]` row-major matrix (output channels contiguous). With a bias, `lead` is 1 and
+/// the first row holds the group's bias: the input side gets a matching column of ones, so
+/// every output starts at its bias and then accumulates the taps in `(ky, kx, ic)` order, as
+/// XNNPACK's convolution kernels (LiteRT's default float path) do.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Conv2dWeights {
     groups: usize,
     k: usize,
+    lead: usize,
     group_out_c: usize,
     packed: Vec<f32>,
-    bias: Vec<f32>,
 }
 
 impl Conv2dWeights {
@@ -122,23 +125,33 @@ impl Conv2dWeights {
         }
         let k = p.kernel_h * p.kernel_w * p.group_in_c();
         let og = p.group_out_c();
-        let mut packed = vec![0.0; ohwi.len()];
+        let lead = usize::from(bias.is_some());
+        let kl = k + lead;
+        let mut packed = vec![0.0; p.groups * kl * og];
         for g in 0..p.groups {
-            let dst = &mut packed[g * k * og..(g + 1) * k * og];
+            let dst = &mut packed[g * kl * og..(g + 1) * kl * og];
+            if let Some(b) = bias {
+                dst[..og].copy_from_slice(&b[g * og..(g + 1) * og]);
+            }
             for ol in 0..og {
                 let src = &ohwi[(g * og + ol) * k..(g * og + ol + 1) * k];
                 for (t, &v) in src.iter().enumerate() {
-                    dst[t * og + ol] = v;
+                    dst[(lead + t) * og + ol] = v;
                 }
             }
         }
         Ok(Conv2dWeights {
             groups: p.groups,
             k,
+            lead,
             group_out_c: og,
             packed,
-            bias: bias.map(<[f32]>::to_vec).unwrap_or_default(),
         })
+    }
+
+    /// Rows of one group's matrix: the taps plus the bias row.
+    fn rows(&self) -> usize {
+        self.k + self.lead
     }
 
     fn check(&self, p: &Conv2dParams) -> Result<()> {
@@ -199,7 +212,7 @@ pub(crate) fn conv2d_tiled(
         1
     };
     let mut tile = if pointwise {
-        (POINTWISE_TILE_FLOATS / p.out_c).max(16)
+        (POINTWISE_TILE_FLOATS / p.out_c.max(w.rows())).max(16)
     } else {
         (IM2COL_FLOATS / w.k).max(8)
     };
@@ -214,12 +227,18 @@ pub(crate) fn conv2d_tiled(
     let run = |(t, out): (usize, &mut [f32])| -> Result<()> {
         let px0 = t * tile;
         let np = out.len() / p.out_c;
-        if pointwise {
+        if pointwise && w.lead == 0 {
             tile_pointwise(p, w, input, px0, np, out)
+        } else if pointwise {
+            with_scratch(np * w.rows(), |col| {
+                tile_pointwise_lead(p, w, input, px0, np, out, col)
+            })
         } else {
-            with_scratch(np * w.k, |col| tile_im2col(p, w, input, px0, np, out, col))
+            with_scratch(np * w.rows(), |col| {
+                tile_im2col(p, w, input, px0, np, out, col)
+            })
         }?;
-        bias_clamp_rows(out, &w.bias, p.clamp);
+        clamp_in_place(out, p.clamp);
         Ok(())
     };
     if threads > 1 && total_px > tile {
@@ -257,6 +276,40 @@ fn tile_pointwise(
     Ok(())
 }
 
+/// Pointwise tile with a bias row: the tile's input rows are copied behind a column of ones.
+fn tile_pointwise_lead(
+    p: &Conv2dParams,
+    w: &Conv2dWeights,
+    input: &[f32],
+    px0: usize,
+    np: usize,
+    out: &mut [f32],
+    col: &mut [f32],
+) -> Result<()> {
+    let (ig, og, kl) = (p.group_in_c(), w.group_out_c, w.rows());
+    let a = &input[px0 * p.in_c..(px0 + np) * p.in_c];
+    for g in 0..p.groups {
+        for (dst, src) in col.chunks_exact_mut(kl).zip(a.chunks_exact(p.in_c)) {
+            dst[0] = 1.0;
+            copy_run(&mut dst[1..], &src[g * ig..(g + 1) * ig]);
+        }
+        matmul(
+            np,
+            og,
+            kl,
+            col,
+            kl,
+            &w.packed[g * kl * og..(g + 1) * kl * og],
+            og,
+            &mut out[g * og..],
+            p.out_c,
+            false,
+            Parallelism::None,
+        )?;
+    }
+    Ok(())
+}
+
 fn tile_im2col(
     p: &Conv2dParams,
     w: &Conv2dWeights,
@@ -266,16 +319,16 @@ fn tile_im2col(
     out: &mut [f32],
     col: &mut [f32],
 ) -> Result<()> {
-    let og = w.group_out_c;
+    let (og, kl) = (w.group_out_c, w.rows());
     for g in 0..p.groups {
-        im2col(p, input, px0, g, col);
+        im2col(p, input, px0, g, w.lead, col);
         matmul(
             np,
             og,
-            w.k,
+            kl,
             col,
-            w.k,
-            &w.packed[g * w.k * og..(g + 1) * w.k * og],
+            kl,
+            &w.packed[g * kl * og..(g + 1) * kl * og],
             og,
             &mut out[g * og..],
             p.out_c,
@@ -313,7 +366,9 @@ fn copy_run(dst: &mut [f32], src: &[f32]) {
 
 /// Fills `col` (rows of `KH·KW·ig`) with the receptive fields of output pixels `px0..` for
 /// group `g`; taps in the padding are zero.
-fn im2col(p: &Conv2dParams, input: &[f32], px0: usize, g: usize, col: &mut [f32]) {
+/// Writes the patches of output pixels `px0..` of group `g` into `col`, one row of
+/// `lead + KH·KW·in_c/groups` per pixel: `lead` ones (the bias column), then the taps.
+fn im2col(p: &Conv2dParams, input: &[f32], px0: usize, g: usize, lead: usize, col: &mut [f32]) {
     let ig = p.group_in_c();
     let row_len = p.kernel_w * ig;
     let k = p.kernel_h * row_len;
@@ -328,7 +383,9 @@ fn im2col(p: &Conv2dParams, input: &[f32], px0: usize, g: usize, col: &mut [f32]
     let contiguous_rows = p.dilation_w == 1 && p.groups == 1;
     let (mut b, rem) = (px0 / per_img, px0 % per_img);
     let (mut oy, mut ox) = (rem / p.out_w, rem % p.out_w);
-    for dst in col.chunks_exact_mut(k) {
+    for dst in col.chunks_exact_mut(lead + k) {
+        let (ones, dst) = dst.split_at_mut(lead);
+        ones.fill(1.0);
         let img = &input[b * img_len..(b + 1) * img_len];
         let x0 = (ox * p.stride_w) as isize - p.pad_left as isize;
         let x_last = x0 + ((p.kernel_w - 1) * p.dilation_w) as isize;
