@@ -3,7 +3,7 @@
 Run with its own venv ($EDGEQUANT_CACHE/aeq-venv/bin/python; quant_compare creates it).
 
     aeq_quantize.py MODEL.tflite OUT.tflite --recipe int8|dynamic|float16 [--calib CALIB.npz]
-                    [--calibrator minmax|default]
+                    [--calibrator minmax|default] [--float-input]
 
 Recipes:
   int8     recipe.static_wi8_ai8(): int8 per-channel symmetric weights, int8 asymmetric per-tensor
@@ -84,6 +84,64 @@ def fold_fp16_dequantize(m):
     return folded
 
 
+def add_float_inputs(path: str) -> int:
+    """Gives every int8/uint8 model input a float32 twin with a QUANTIZE op in front (same
+    parameters), as TensorFlow's converter and edgequant do for float model I/O: the model then
+    takes float input and LiteRT's own QUANTIZE kernel rounds it. Returns the number of inputs
+    changed. The signature keeps the input names."""
+    from ai_edge_litert import schema_py_generated as S
+    from ai_edge_litert.tools import flatbuffer_utils as fbu
+
+    m = fbu.read_model(path)
+    sg = m.subgraphs[0]
+    qcode = None
+    for k, opc in enumerate(m.operatorCodes):
+        if fbu.get_builtin_code_from_operator_code(opc) == S.BuiltinOperator.QUANTIZE:
+            qcode = k
+    if qcode is None:
+        opc = S.OperatorCodeT()
+        opc.builtinCode = S.BuiltinOperator.QUANTIZE
+        opc.deprecatedBuiltinCode = S.BuiltinOperator.QUANTIZE
+        opc.version = 1
+        m.operatorCodes.append(opc)
+        qcode = len(m.operatorCodes) - 1
+    changed = 0
+    new_inputs = []
+    front = []
+    for k, ti in enumerate(sg.inputs):
+        t = sg.tensors[ti]
+        if t.type not in (S.TensorType.INT8, S.TensorType.UINT8):
+            new_inputs.append(ti)
+            continue
+        f = S.TensorT()
+        f.name = t.name
+        f.shape = t.shape
+        f.shapeSignature = t.shapeSignature
+        f.type = S.TensorType.FLOAT32
+        empty = S.BufferT()
+        m.buffers.append(empty)
+        f.buffer = len(m.buffers) - 1
+        nm = t.name.decode() if isinstance(t.name, bytes) else t.name
+        t.name = nm + "_int8"
+        sg.tensors.append(f)
+        fi = len(sg.tensors) - 1
+        op = S.OperatorT()
+        op.opcodeIndex = qcode
+        op.inputs = [fi]
+        op.outputs = [ti]
+        front.append(op)
+        new_inputs.append(fi)
+        for sd in m.signatureDefs or []:
+            for tm in sd.inputs or []:
+                if tm.tensorIndex == ti:
+                    tm.tensorIndex = fi
+        changed += 1
+    sg.inputs = new_inputs
+    sg.operators = front + list(sg.operators)
+    fbu.write_model(m, path)
+    return changed
+
+
 def ensure_signature(buf: bytes, fold: bool = True):
     from ai_edge_litert import schema_py_generated as S
     from ai_edge_litert.tools import flatbuffer_utils as fbu
@@ -128,6 +186,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-fold-fp16", action="store_true")
     ap.add_argument("--save-prepared", help="also write the folded/signed float model here")
+    ap.add_argument("--float-input", action="store_true",
+                    help="int8 recipe: float32 model inputs with a QUANTIZE op in front (see add_float_inputs)")
     a = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -175,8 +235,10 @@ def main():
     if os.path.exists(a.out):
         os.remove(a.out)
     res.export_model(a.out)
+    float_inputs = add_float_inputs(a.out) if a.float_input else 0
     print(json.dumps({"seconds": time.perf_counter() - t0, "bytes": os.path.getsize(a.out),
-                      "added_signature": added, "folded_fp16_dequantize": folded}))
+                      "added_signature": added, "folded_fp16_dequantize": folded,
+                      "float_inputs": float_inputs}))
     return 0
 
 

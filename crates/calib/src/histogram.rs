@@ -392,15 +392,25 @@ impl Histogram {
 
     /// Range chosen by minimizing the KL divergence between the clipped distribution and its
     /// quantized version: TensorRT's entropy calibration ("8-bit Inference with TensorRT",
-    /// GTC 2017) as implemented by MXNet/TVM, which ONNX Runtime's entropy calibrator follows.
+    /// GTC 2017) as implemented by MXNet/TVM and ONNX Runtime, with the two refinements of
+    /// NVIDIA's `pytorch-quantization` histogram calibrator that make it work on activations
+    /// with many exact zeros (post-ReLU) and on one-sided tensors:
+    ///
+    /// * exact zeros are left out of the distribution (0 is exactly representable whatever the
+    ///   range, so they never carry quantization error; otherwise their spike in the first bin
+    ///   dominates the divergence and drives the threshold far too low);
+    /// * the quantized grid is the asymmetric one: for a candidate threshold `T` the range
+    ///   `[max(min, -T), min(max, T)]` has `2 * num_quantized_bins - 1` steps, so the number
+    ///   of `levels` on `[0, T]` grows from `num_quantized_bins` (symmetric data, 128 for int8)
+    ///   to `2 * num_quantized_bins` (one-sided data) as the other side shrinks.
     ///
     /// The histogram is folded onto `|x|` (exact: bin edges are aligned on 0); for every
-    /// candidate threshold `T = i·w`, `num_quantized_bins <= i <= bins`, the reference
-    /// distribution `P` is the first `i` bins with the outliers added to the last one, the
-    /// candidate `Q` is those bins merged into `num_quantized_bins` groups and spread back over
-    /// the non-empty bins of each group; both are smoothed (eps 1e-4) and `KL(P||Q)` is computed
-    /// in f64. The smallest `i` with the minimal divergence wins. The result is
-    /// `(max(min, -T), min(max, T))`, i.e. the threshold clamped to the observed range as ORT does.
+    /// candidate threshold `T = i·w`, `levels <= i <= bins`, the reference distribution `P` is
+    /// the first `i` bins with the outliers added to the last one, the candidate `Q` is those
+    /// bins merged into `levels` groups and spread back over the non-empty bins of each group;
+    /// both are smoothed (eps 1e-4) and `KL(P||Q)` is computed in f64. The smallest `i` with
+    /// the minimal divergence wins. The result is `(max(min, -T), min(max, T))`, i.e. the
+    /// threshold clamped to the observed range as ORT does.
     pub fn entropy_range(&self, num_quantized_bins: usize) -> Result<(f32, f32), CalibError> {
         if num_quantized_bins < 2 {
             return Err(CalibError::Config(format!(
@@ -433,8 +443,26 @@ impl Histogram {
                 abs_counts[a.min(last)] += c;
             }
         }
+        // Exact zeros sit in global bin 0, which folds onto bin 0.
+        abs_counts[0] = abs_counts[0].saturating_sub(self.zeros);
+        if abs_counts.iter().all(|&c| c == 0) {
+            return Ok((min, max));
+        }
+        // Levels of the int8 grid that fall on [0, T] for a candidate threshold T: the
+        // asymmetric range [max(min, -T), min(max, T)] has `steps` steps, so a one-sided tensor
+        // spends all of them on [0, T] and a symmetric one half.
+        let steps = (2 * num_quantized_bins - 1) as f64;
+        let (neg, pos) = ((-(min as f64)).max(0.0), (max as f64).max(0.0));
+        let levels_at = |i: usize| -> usize {
+            let t = i as f64 * width;
+            let span = neg.min(t) + pos.min(t);
+            if span <= 0.0 {
+                return num_quantized_bins;
+            }
+            ((steps * t / span).round() as usize).clamp(2, 2 * num_quantized_bins)
+        };
         let nb = abs_counts.len();
-        if nb <= num_quantized_bins {
+        if nb <= levels_at(nb) {
             return Ok((min, max));
         }
         // suffix[i] = sum(abs_counts[i..])
@@ -447,6 +475,10 @@ impl Histogram {
         let mut best_i = nb;
         let mut best_kl = f64::INFINITY;
         for i in num_quantized_bins..=nb {
+            let num_quantized_bins = levels_at(i);
+            if i < num_quantized_bins {
+                continue;
+            }
             let sliced = &abs_counts[..i];
             for (pv, &c) in p[..i].iter_mut().zip(sliced) {
                 *pv = c as f64;
@@ -708,6 +740,23 @@ mod tests {
         assert!((f32_up(x) as f64) >= x);
         assert_eq!(f32_down(0.5), 0.5);
         assert_eq!(f32_up(0.5), 0.5);
+    }
+
+    /// Post-ReLU-like data: 80 % exact zeros, the rest spread uniformly over (0, 4]. Zeros
+    /// cost nothing, so the threshold must keep (nearly) the whole uniform part; with the zero
+    /// spike counted, KL picks a threshold far inside it.
+    #[test]
+    fn entropy_ignores_exact_zeros_and_uses_all_levels_on_one_side() {
+        let mut v = vec![0.0f32; 80_000];
+        v.extend((1..=20_000).map(|i| i as f32 * 4.0 / 20_000.0));
+        let mut h = Histogram::with_default_bins();
+        h.observe(&v).expect("observe");
+        let (lo, hi) = h.entropy_range(128).expect("range");
+        assert_eq!(lo, 0.0);
+        assert!(
+            (3.6..=4.0).contains(&hi),
+            "threshold {hi} clips the uniform part"
+        );
     }
 
     #[test]

@@ -37,80 +37,79 @@ fn dtype_of(type_str: &str) -> Option<DType> {
 }
 
 /// Reads one array from an `.npy` stream. float64 arrays are narrowed to float32.
+///
+/// The header is checked before any data is read (`edgequant_calib::data::read_npy_header`:
+/// checked element and byte counts, at most [`edgequant_ir::MAX_TENSOR_BYTES`]); the data is
+/// then read incrementally, so a header that declares more than the stream holds is an error,
+/// never a large allocation.
 pub fn read_npy_from<R: Read>(what: &str, reader: R) -> Result<Array> {
-    let npy =
-        npyz::NpyFile::new(reader).with_context(|| format!("{what}: not a valid .npy file"))?;
-    if npy.order() == npyz::Order::Fortran {
+    read_npy_limited(what, reader, None)
+}
+
+fn read_npy_limited<R: Read>(what: &str, mut reader: R, available: Option<u64>) -> Result<Array> {
+    let prefix =
+        edgequant_calib::data::read_npy_header(Path::new(what), "array", &mut reader, available)?;
+    if prefix.header.order() == npyz::Order::Fortran && prefix.shape.len() > 1 {
         bail!("{what}: Fortran-ordered arrays are not supported; save with np.ascontiguousarray");
     }
-    let shape: Vec<usize> = npy
-        .shape()
-        .iter()
-        .map(|&d| usize::try_from(d))
-        .collect::<Result<_, _>>()
-        .with_context(|| format!("{what}: shape too large"))?;
-    let type_str = match npy.dtype() {
+    let type_str = match prefix.header.dtype() {
         npyz::DType::Plain(t) => t.to_string(),
-        other => bail!("{what}: unsupported array dtype {other:?}"),
+        other => bail!("{what}: unsupported array dtype {}", other.descr()),
     };
-    if type_str.starts_with('>') {
+    if type_str.starts_with('>') && !type_str.ends_with('1') {
         bail!("{what}: big-endian arrays are not supported");
     }
-    let read_err = || format!("{what}: truncated or unreadable array data");
-    if type_str.trim_start_matches(['<', '|', '=']) == "f8" {
-        let v: Vec<f64> = npy.into_vec().with_context(read_err)?;
-        let v: Vec<f32> = v.into_iter().map(|x| x as f32).collect();
-        return Ok(Array {
-            dtype: DType::F32,
-            shape,
-            bytes: bytemuck_bytes(&v),
-        });
-    }
-    let dtype =
-        dtype_of(&type_str).with_context(|| format!("{what}: unsupported dtype '{type_str}'"))?;
-    let bytes = match dtype {
-        DType::F32 => pod_bytes(npy.into_vec::<f32>().with_context(read_err)?),
-        DType::F16 => pod_bytes(npy.into_vec::<half::f16>().with_context(read_err)?),
-        DType::I8 => pod_bytes(npy.into_vec::<i8>().with_context(read_err)?),
-        DType::U8 => npy.into_vec::<u8>().with_context(read_err)?,
-        DType::I16 => pod_bytes(npy.into_vec::<i16>().with_context(read_err)?),
-        DType::I32 => pod_bytes(npy.into_vec::<i32>().with_context(read_err)?),
-        DType::I64 => pod_bytes(npy.into_vec::<i64>().with_context(read_err)?),
-        DType::Bool => npy
-            .into_vec::<bool>()
-            .with_context(read_err)?
-            .into_iter()
-            .map(u8::from)
-            .collect(),
+    let base = type_str.trim_start_matches(['<', '>', '|', '=']);
+    let dtype = match base {
+        "f8" => None,
+        _ => Some(
+            dtype_of(base).with_context(|| format!("{what}: unsupported dtype '{type_str}'"))?,
+        ),
     };
-    let numel: usize = shape.iter().product();
-    if bytes.len() != numel * dtype.size() {
+    let mut raw = Vec::new();
+    (&mut reader)
+        .take(prefix.data_bytes as u64)
+        .read_to_end(&mut raw)
+        .with_context(|| format!("{what}: unreadable array data"))?;
+    if raw.len() != prefix.data_bytes {
         bail!(
-            "{what}: has {} data bytes, shape {shape:?} of {dtype} needs {}",
-            bytes.len(),
-            numel * dtype.size()
+            "{what}: truncated array data: {} of the {} bytes that shape {:?} of '{type_str}' needs",
+            raw.len(),
+            prefix.data_bytes,
+            prefix.shape
         );
     }
+    let (dtype, bytes) = match dtype {
+        None => (
+            DType::F32,
+            raw.chunks_exact(8)
+                .flat_map(|c| {
+                    let v = f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+                    (v as f32).to_le_bytes()
+                })
+                .collect(),
+        ),
+        Some(DType::Bool) => {
+            if let Some(i) = raw.iter().position(|&b| b > 1) {
+                bail!("{what}: bool element {i} is {}, not 0 or 1", raw[i]);
+            }
+            (DType::Bool, raw)
+        }
+        Some(d) => (d, raw),
+    };
     Ok(Array {
         dtype,
-        shape,
+        shape: prefix.shape,
         bytes,
     })
-}
-
-fn bytemuck_bytes(v: &[f32]) -> Vec<u8> {
-    bytemuck::cast_slice(v).to_vec()
-}
-
-fn pod_bytes<T: bytemuck::Pod>(v: Vec<T>) -> Vec<u8> {
-    bytemuck::cast_slice(&v).to_vec()
 }
 
 /// Reads an `.npy` file.
 pub fn read_npy(path: &Path) -> Result<Array> {
     let f =
         std::fs::File::open(path).with_context(|| format!("cannot open '{}'", path.display()))?;
-    read_npy_from(&path.display().to_string(), std::io::BufReader::new(f))
+    let len = f.metadata().map(|m| m.len()).ok();
+    read_npy_limited(&path.display().to_string(), std::io::BufReader::new(f), len)
 }
 
 /// Reads every array of an `.npz` file, in archive order.
@@ -134,7 +133,8 @@ pub fn read_npz_from<R: Read + Seek>(what: &str, reader: R) -> Result<Vec<(Strin
         else {
             continue;
         };
-        let arr = read_npy_from(&format!("{what}[{name}]"), member)?;
+        let size = member.size();
+        let arr = read_npy_limited(&format!("{what}[{name}]"), member, Some(size))?;
         out.push((name, arr));
     }
     Ok(out)
@@ -177,7 +177,17 @@ pub fn encode_npy(a: &Array) -> std::io::Result<Vec<u8>> {
             encode_typed::<f32>(&f, &mut out)?
         }
         DType::I8 => encode_typed::<i8>(a, &mut out)?,
-        DType::U8 | DType::Bool => encode_typed::<u8>(a, &mut out)?,
+        DType::U8 => encode_typed::<u8>(a, &mut out)?,
+        DType::Bool => {
+            let shape: Vec<u64> = a.shape.iter().map(|&d| d as u64).collect();
+            let mut w = npyz::WriteOptions::new()
+                .default_dtype()
+                .shape(&shape)
+                .writer(&mut out)
+                .begin_nd()?;
+            w.extend(a.bytes.iter().map(|&b| b != 0))?;
+            w.finish()?
+        }
         DType::I16 => encode_typed::<i16>(a, &mut out)?,
         DType::I32 => encode_typed::<i32>(a, &mut out)?,
         DType::I64 => encode_typed::<i64>(a, &mut out)?,

@@ -48,3 +48,16 @@ pub fn install_panic_hook() {
         std::process::exit(INTERNAL);
     }));
 }
+
+/// Environment variable naming a fault-injection point (see [`fault_point`]); for tests only.
+pub const INJECT_PANIC_ENV: &str = "EDGEQUANT_INJECT_PANIC";
+
+/// Panics when the environment variable [`INJECT_PANIC_ENV`] equals `point`. Lets the tests
+/// prove that a panic anywhere is reported as an internal error (point `main`, before the
+/// subcommand runs) and that a crash in the middle of writing an output leaves the output path
+/// untouched (point `write`, after the temporary file is written and before it is renamed). Unset in normal use.
+pub fn fault_point(point: &str) {
+    if std::env::var_os(INJECT_PANIC_ENV).is_some_and(|v| v == point) {
+        panic!("fault injected at '{point}' ({INJECT_PANIC_ENV})");
+    }
+}

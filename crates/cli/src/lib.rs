@@ -3,8 +3,10 @@
 
 pub mod arrays;
 pub mod cmd;
+pub mod describe;
 pub mod evaluate;
 pub mod exit;
 pub mod model;
 pub mod output;
+pub mod report;
 pub mod values;

@@ -20,11 +20,15 @@ enum Command {
     Bench(cmd::bench::Args),
     Demo(cmd::demo::Args),
     Eval(cmd::eval::Args),
+    Train(cmd::train::Args),
+    Qat(cmd::qat::Args),
+    Compare(cmd::compare::Args),
 }
 
 fn main() {
     exit::install_panic_hook();
     let cli = Cli::parse();
+    exit::fault_point("main");
     let result = match cli.command {
         Command::Inspect(a) => cmd::inspect::main(a),
         Command::Run(a) => cmd::run::main(a),
@@ -33,6 +37,9 @@ fn main() {
         Command::Bench(a) => cmd::bench::main(a),
         Command::Demo(a) => cmd::demo::main(a),
         Command::Eval(a) => cmd::eval::main(a),
+        Command::Train(a) => cmd::train::main(a),
+        Command::Qat(a) => cmd::qat::main(a),
+        Command::Compare(a) => cmd::compare::main(a),
     };
     if let Err(e) = result {
         exit::report(&e);

@@ -60,14 +60,20 @@ pub fn detect(path: &Path, bytes: &[u8]) -> Result<Format> {
 /// Reads and imports a model file.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read '{}'", path.display()))?;
-    let format = detect(path, &bytes)?;
+    load_bytes(path, &bytes, opts)
+}
+
+/// Imports a model from its file contents; `path` names it in errors and its extension is
+/// used by [`detect`].
+pub fn load_bytes(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Loaded> {
+    let format = detect(path, bytes)?;
     let size_bytes = bytes.len() as u64;
     let (graph, description) = match format {
         Format::Tflite => {
             if !opts.input_shapes.is_empty() {
                 bail!("--input-shape applies to ONNX models only");
             }
-            let m = edgequant_tflite::read_model(&bytes)
+            let m = edgequant_tflite::read_model(bytes)
                 .with_context(|| format!("cannot read '{}'", path.display()))?;
             (m.graph, m.description)
         }
@@ -76,7 +82,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded> {
                 input_shapes: opts.input_shapes.iter().cloned().collect(),
                 keep_io_layout: opts.keep_io_layout,
             };
-            let g = edgequant_onnx::read_onnx(&bytes, &io)
+            let g = edgequant_onnx::read_onnx(bytes, &io)
                 .with_context(|| format!("cannot import '{}'", path.display()))?;
             (g, String::new())
         }

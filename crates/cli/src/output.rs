@@ -31,6 +31,7 @@ pub fn write_atomic_with(
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         fill(&mut f)?;
+        crate::exit::fault_point("write");
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();

@@ -336,15 +336,18 @@ fn every_calibrator_gives_a_model_litert_runs_accurately() {
     let dir = tempdir("quant_calibrators");
     let float = fixture("tutorial_cnn/float.tflite");
     let train = s(&mnist("train-images-idx3-ubyte"));
-    // Entropy (KL) calibration measured 93.93 % here (2026-11-27): it clips this model's
-    // activations too hard with 100 samples. Its bound records that level so a regression
-    // shows; the other calibrators must stay within 0.5 points of float (98.49 %).
-    for (c, bound) in [
-        ("minmax", 98.0),
-        ("percentile", 98.0),
-        ("entropy", 93.0),
-        ("mse", 98.0),
+    let float_acc = litert_accuracy(&float);
+    // Points below float accuracy each calibrator may lose. Entropy (KL) measured 97.87 %
+    // (float 98.49 %) after ignoring exact zeros and counting the asymmetric grid's levels
+    // (2026-11-27; 93.93 % before): KL still clips the batch-norm MUL/ADD outputs, whose
+    // per-tensor histograms mix channels of very different scales, harder than min/max does.
+    for (c, max_loss) in [
+        ("minmax", 0.5),
+        ("percentile", 0.5),
+        ("entropy", 1.0),
+        ("mse", 0.5),
     ] {
+        let bound = float_acc - max_loss;
         let out = dir.join(format!("{c}.tflite"));
         quantize(
             &float,
@@ -362,7 +365,65 @@ fn every_calibrator_gives_a_model_litert_runs_accurately() {
         );
         let acc = litert_accuracy(&out);
         eprintln!("calibrator {c}: {acc:.2} %");
-        assert!(acc >= bound, "calibrator {c}: accuracy {acc} < {bound}");
+        assert!(
+            acc >= bound,
+            "calibrator {c}: accuracy {acc} < float {float_acc} - {max_loss}"
+        );
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--keep-float` accepts the original name of a custom op that the reader imports as a
+/// builtin (MediaPipe's `Convolution2DTransposeBias`, read as TRANSPOSE_CONV): those nodes stay
+/// float, the rest of the model is integer, and LiteRT runs it.
+#[test]
+fn keep_float_accepts_a_custom_op_name() {
+    let dir = tempdir("quant_keep_custom");
+    let images = cache().join("images");
+    let src = model("selfie_segmentation.tflite");
+    let out = dir.join("selfie.tflite");
+    quantize(
+        &src,
+        &out,
+        &[
+            "--mode",
+            "int8",
+            "--data",
+            &s(&images),
+            "--resize",
+            "256,256",
+            "--samples",
+            "4",
+            "--keep-float",
+            "Convolution2DTransposeBias",
+        ],
+    );
+    let g = read(&out);
+    let tconv: Vec<_> = g
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.op, Op::TransposeConv(_)))
+        .collect();
+    assert!(
+        !tconv.is_empty(),
+        "no TRANSPOSE_CONV in the quantized model"
+    );
+    for n in &tconv {
+        assert_eq!(
+            g.tensor(n.outputs[0]).dtype,
+            DType::F32,
+            "TRANSPOSE_CONV '{}' was quantized",
+            n.name
+        );
+    }
+    assert!(
+        g.nodes
+            .iter()
+            .any(|n| matches!(n.op, Op::Conv2d(_)) && g.tensor(n.outputs[0]).dtype == DType::I8),
+        "the rest of the model is not integer"
+    );
+    let inputs = make_inputs(&src, &dir.join("in"));
+    let q = litert(&out, &inputs, &dir.join("q.npz"), false);
+    assert!(!q.is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -69,13 +69,17 @@ impl std::fmt::Debug for Interpreter {
 impl Interpreter {
     /// Validates `graph`, orders its nodes topologically and prepares every node once.
     ///
-    /// Errors: [`InterpError::Graph`] for a structurally invalid graph;
+    /// Errors: [`InterpError::Graph`] for a structurally invalid graph or a tensor larger than
+    /// [`edgequant_ir::MAX_TENSOR_BYTES`] (checked before anything is allocated);
     /// [`InterpError::Prepare`] when a node's operands, attributes or stored output types are
     /// inconsistent (each node's output types are re-inferred and compared);
     /// [`InterpError::Unsupported`] for ops, dtypes or operand forms this interpreter does not
     /// run (e.g. arithmetic on int8 activations, run-time convolution weights).
     pub fn new(graph: &Graph) -> Result<Interpreter, InterpError> {
         graph.validate()?;
+        for t in &graph.tensors {
+            edgequant_ir::checked_byte_size(&t.name, t.dtype, &t.shape)?;
+        }
         let order = graph.topo_order()?;
         let meta: Vec<Meta> = graph
             .tensors

@@ -20,7 +20,7 @@ pub use graph::{Graph, Node, NodeId};
 pub use ops::{Activation, Op, Padding};
 pub use pass::{run_passes, Pass};
 pub use quant::QuantParams;
-pub use tensor::{Tensor, TensorId, TensorType};
+pub use tensor::{checked_byte_size, Tensor, TensorId, TensorType, MAX_TENSOR_BYTES};
 
 /// Result type of this crate.
 pub type Result<T, E = IrError> = std::result::Result<T, E>;

@@ -26,6 +26,26 @@ pub struct Tensor {
     pub quant: Option<QuantParams>,
 }
 
+/// Largest byte size of one tensor edgequant accepts from a file or builds at run time: 2 GiB,
+/// the size limit of a whole .tflite flatbuffer. Readers reject larger declared tensors and the
+/// interpreter rejects graphs with larger values before allocating anything.
+pub const MAX_TENSOR_BYTES: usize = 1 << 31;
+
+/// Byte size of a tensor of `shape` and `dtype`, or an error naming `tensor` when the product
+/// overflows or exceeds [`MAX_TENSOR_BYTES`].
+pub fn checked_byte_size(tensor: &str, dtype: DType, shape: &[usize]) -> Result<usize> {
+    let n = checked_numel(tensor, shape)?;
+    match n.checked_mul(dtype.size()) {
+        Some(b) if b <= MAX_TENSOR_BYTES => Ok(b),
+        _ => Err(IrError::Tensor {
+            tensor: tensor.to_string(),
+            reason: format!(
+                "shape {shape:?} of {dtype} is larger than the {MAX_TENSOR_BYTES} byte limit of one tensor"
+            ),
+        }),
+    }
+}
+
 /// Number of elements of `shape`, or an error naming `tensor` when the product overflows.
 pub fn checked_numel(tensor: &str, shape: &[usize]) -> Result<usize> {
     shape

@@ -9,9 +9,6 @@ use edgequant_ir::{DType, Graph, Op, Tensor, TensorId};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-/// Largest tensor (in elements) the importer creates.
-pub(crate) const MAX_ELEMENTS: usize = 1 << 31;
-
 /// An activation: an IR tensor and its layout (physical dim `i` = logical dim `layout[i]`).
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Act {
@@ -126,11 +123,13 @@ impl Ctx {
             )));
         }
         for ty in &types {
-            if crate::tensor::numel(&ty.shape).is_none_or(|t| t > MAX_ELEMENTS) {
+            if edgequant_ir::checked_byte_size("", ty.dtype, &ty.shape).is_err() {
                 return Err(n.err(format!(
-                    "{} output shape {:?} is too large",
+                    "{} output shape {:?} of {} is larger than the {} byte limit of one tensor",
                     op.name(),
-                    ty.shape
+                    ty.shape,
+                    ty.dtype,
+                    edgequant_ir::MAX_TENSOR_BYTES
                 )));
             }
         }

@@ -285,9 +285,11 @@ pub fn import_model(model: &ModelProto, opts: &ImportOptions) -> Result<Graph> {
             ))
         })?;
         let logical = input_shape(&name, tt, opts)?;
-        if crate::tensor::numel(&logical).is_none_or(|t| t > crate::ctx::MAX_ELEMENTS) {
+        if edgequant_ir::checked_byte_size(&name, dtype, &logical).is_err() {
             return Err(OnnxError::Model(format!(
-                "graph input '{name}' of shape {logical:?} is too large"
+                "graph input '{name}' of shape {logical:?} of {dtype} is larger than the {} byte \
+                 limit of one tensor",
+                edgequant_ir::MAX_TENSOR_BYTES
             )));
         }
         let lay = boundary_layout(logical.len(), opts);

@@ -12,8 +12,11 @@ pub struct DynamicOptions {
     pub min_elements: usize,
     /// Per-tensor weights for convolutions too.
     pub per_tensor: bool,
-    /// Per-channel FULLY_CONNECTED weights (TensorFlow writes per-tensor).
+    /// Per-channel FULLY_CONNECTED weights everywhere (TensorFlow writes per-tensor).
     pub fc_per_channel: bool,
+    /// Per-channel FULLY_CONNECTED weights where they cut the weight quantization error by at
+    /// least [`spec::FC_PER_CHANNEL_MIN_GAIN_DB`]; default on.
+    pub fc_per_channel_auto: bool,
 }
 
 impl Default for DynamicOptions {
@@ -22,13 +25,14 @@ impl Default for DynamicOptions {
             min_elements: 1024,
             per_tensor: false,
             fc_per_channel: false,
+            fc_per_channel_auto: true,
         }
     }
 }
 
 /// Quantizes the constant weights of CONV_2D (per channel, axis 0), DEPTHWISE_CONV_2D (per
-/// channel, axis 3) and FULLY_CONNECTED (per tensor, or per channel on axis 0 with
-/// `fc_per_channel`) to symmetric int8 when they have at least
+/// channel, axis 3) and FULLY_CONNECTED (per tensor, or per channel on axis 0 as
+/// [`spec::fully_connected_axis`] decides) to symmetric int8 when they have at least
 /// `min_elements` elements; the runtime's hybrid kernels quantize activations on the fly.
 /// Returns the graph and the names of the quantized weight tensors.
 pub fn quantize_dynamic(
@@ -42,7 +46,7 @@ pub fn quantize_dynamic(
         let axis = match g.nodes[ni].op {
             Op::Conv2d(_) => Some(0),
             Op::DepthwiseConv2d(_) => Some(3),
-            Op::FullyConnected(_) => opts.fc_per_channel.then_some(0),
+            Op::FullyConnected(_) => None,
             _ => continue,
         };
         let axis = if opts.per_tensor { None } else { axis };
@@ -68,6 +72,15 @@ pub fn quantize_dynamic(
                 what: "NaN or infinite values",
             });
         }
+        let axis = match g.nodes[ni].op {
+            Op::FullyConnected(_) if !opts.per_tensor => spec::fully_connected_axis(
+                &values,
+                &src.shape,
+                opts.fc_per_channel,
+                opts.fc_per_channel_auto,
+            )?,
+            _ => axis,
+        };
         let (q, p) = spec::quantize_weights(&values, &src.shape, axis)?;
         let mut t = Tensor::constant(
             src.name.clone(),

@@ -28,11 +28,17 @@ pub struct IntegerOptions {
     pub output_type: IoType,
     /// Fail with the list of ops that have no integer kernel instead of keeping them float.
     pub integer_only: bool,
-    /// Per-channel FULLY_CONNECTED weights (TensorFlow's converter writes per-tensor).
+    /// Per-channel FULLY_CONNECTED weights everywhere (TensorFlow's converter writes
+    /// per-tensor).
     pub fc_per_channel: bool,
+    /// Per-channel FULLY_CONNECTED weights where they cut the weight quantization error by at
+    /// least [`spec::FC_PER_CHANNEL_MIN_GAIN_DB`] (see [`spec::fully_connected_axis`]); the
+    /// other FULLY_CONNECTED weights stay per tensor. Default on.
+    pub fc_per_channel_auto: bool,
     /// Per-tensor weights everywhere.
     pub per_tensor: bool,
-    /// Node names or op names (e.g. `SOFTMAX`) to keep in float.
+    /// Node names or op names (e.g. `SOFTMAX`, or a custom op's name such as
+    /// `Convolution2DTransposeBias`, see [`CUSTOM_OP_ALIASES`]) to keep in float.
     pub keep_float: Vec<String>,
 }
 
@@ -44,6 +50,7 @@ impl Default for IntegerOptions {
             output_type: IoType::Float32,
             integer_only: false,
             fc_per_channel: false,
+            fc_per_channel_auto: true,
             per_tensor: false,
             keep_float: Vec::new(),
         }
@@ -70,9 +77,23 @@ fn touches_float(g: &Graph, n: &Node) -> bool {
         .any(|&t| g.tensor(t).dtype == DType::F32)
 }
 
+/// Custom ops that the model readers import as builtin IR ops, as `(custom code, IR op name)`:
+/// a `keep_float` entry naming the custom op matches the nodes it was read as.
+pub const CUSTOM_OP_ALIASES: &[(&str, &str)] = &[("Convolution2DTransposeBias", "TRANSPOSE_CONV")];
+
+/// Whether `keep_float` entry `k` names node `n`: its node name, its op name, or the name of a
+/// custom op read as that op ([`CUSTOM_OP_ALIASES`]); op names are case-insensitive.
+fn keep_float_names(k: &str, n: &Node) -> bool {
+    let op = n.op.name();
+    k == n.name
+        || k.eq_ignore_ascii_case(op)
+        || CUSTOM_OP_ALIASES
+            .iter()
+            .any(|(custom, ir)| k.eq_ignore_ascii_case(custom) && ir.eq_ignore_ascii_case(op))
+}
+
 fn keep_float_match(keep: &[String], n: &Node) -> bool {
-    keep.iter()
-        .any(|k| k == &n.name || k.eq_ignore_ascii_case(n.op.name()))
+    keep.iter().any(|k| keep_float_names(k, n))
 }
 
 /// Decides whether node `n` can run on integers; `Err(reason)` when it stays float.
@@ -285,12 +306,7 @@ pub fn quantize_integer(
     let unknown: Vec<String> = opts
         .keep_float
         .iter()
-        .filter(|k| {
-            !graph
-                .nodes
-                .iter()
-                .any(|n| &n.name == *k || k.eq_ignore_ascii_case(n.op.name()))
-        })
+        .filter(|k| !graph.nodes.iter().any(|n| keep_float_names(k, n)))
         .cloned()
         .collect();
     if !unknown.is_empty() {
@@ -345,6 +361,7 @@ pub fn quantize_integer(
     let mut is_int: Vec<bool> = vec![false; graph.tensors.len()];
     let mut requant: HashMap<(usize, usize), QuantParams> = HashMap::new();
     let producers = graph.producers();
+    let consumers = graph.consumers();
     for &id in &order {
         let Some(r) = rules[id.0] else { continue };
         let n = &graph.nodes[id.0];
@@ -369,30 +386,34 @@ pub fn quantize_integer(
                 _ => b.act_params(out)?,
             },
             OutputRule::Shared => {
-                let mut lo = f32::INFINITY;
-                let mut hi = f32::NEG_INFINITY;
-                for t in acts.iter().filter_map(|&i| n.inputs[i]).chain([out]) {
-                    let range = if graph.tensor(t).is_const() {
-                        let v = b.const_values(n, t)?;
-                        v.iter().fold(None, |acc: Option<(f32, f32)>, &x| {
-                            Some(acc.map_or((x, x), |(a, c)| (a.min(x), c.max(x))))
-                        })
-                    } else {
-                        b.range(t)
-                    };
-                    if let Some((a, c)) = range {
-                        lo = lo.min(a);
-                        hi = hi.max(c);
-                    }
-                }
+                // The output's calibrated range covers every value the op can produce:
+                // concatenation/pack outputs contain all their inputs, and MINIMUM/MAXIMUM
+                // outputs are clamps, so input values outside the output range do not change
+                // the result and may saturate. Constant operands are quantized with these
+                // parameters (saturating), so a clamp bound never widens the range.
+                let Some((lo, hi)) = b.range(out) else {
+                    return Err(QuantError::MissingRange {
+                        tensor: graph.tensor(out).name.clone(),
+                        node: n.name.clone(),
+                    });
+                };
                 let shared = spec::activation_params(lo, hi, act_dt)?;
                 for &i in &acts {
                     let Some(t) = n.inputs[i] else { continue };
                     if graph.tensor(t).is_const() {
                         continue;
                     }
-                    let from_int_producer = producers[t.0].is_some_and(|p| rules[p.0].is_some());
-                    if from_int_producer && params[t.0].as_ref() != Some(&shared) {
+                    let producer = producers[t.0];
+                    let from_int_producer = producer.is_some_and(|p| rules[p.0].is_some());
+                    // A producer with its own output parameters whose only reader is this
+                    // node writes the shared parameters directly (one rounding, no
+                    // requantization op).
+                    let retarget = producer.is_some_and(|p| {
+                        rules[p.0].is_some_and(|r| r.output == OutputRule::Own)
+                            && graph.nodes[p.0].outputs.len() == 1
+                    }) && consumers[t.0].len() == 1
+                        && !graph.outputs.contains(&t);
+                    if from_int_producer && !retarget && params[t.0].as_ref() != Some(&shared) {
                         requant.insert((id.0, i), shared.clone());
                     } else {
                         params[t.0] = Some(shared.clone());
@@ -620,7 +641,18 @@ fn lower_operands(
         if let Some(t) = n.inputs.get(w.operand).copied().flatten() {
             let src = b.src.tensor(t);
             let v = b.const_values(n, t)?;
-            let axis = if b.opts.per_tensor { None } else { w.axis };
+            let axis = if b.opts.per_tensor {
+                None
+            } else if matches!(n.op, Op::FullyConnected(_)) {
+                spec::fully_connected_axis(
+                    &v,
+                    &src.shape,
+                    b.opts.fc_per_channel,
+                    b.opts.fc_per_channel_auto,
+                )?
+            } else {
+                w.axis
+            };
             let bias = r
                 .bias
                 .and_then(|bi| n.inputs.get(bi).copied().flatten().map(|bt| (bi, bt)));
@@ -676,4 +708,69 @@ fn lower_operands(
         }
     }
     Ok(inputs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use edgequant_ir::ops::{Add, Minimum};
+
+    /// `y = min(x + c, 1)` where `x + c` never reaches 1 on the calibration data.
+    fn clamp_graph() -> (Graph, Vec<Option<(f32, f32)>>) {
+        let mut g = Graph::default();
+        let x = g.add_tensor(Tensor::new("x", DType::F32, vec![1, 4]));
+        let c = g.add_tensor(Tensor::from_f32("c", vec![1], &[0.5]).expect("const"));
+        let one = g.add_tensor(Tensor::from_f32("one", vec![1], &[1.0]).expect("const"));
+        let s = g.add_tensor(Tensor::new("shifted", DType::F32, vec![1, 4]));
+        let y = g.add_tensor(Tensor::new("y", DType::F32, vec![1, 4]));
+        g.add_node(
+            "add",
+            Op::Add(Add::default()),
+            vec![Some(x), Some(c)],
+            vec![s],
+        );
+        g.add_node(
+            "min",
+            Op::Minimum(Minimum::default()),
+            vec![Some(s), Some(one)],
+            vec![y],
+        );
+        g.inputs = vec![x];
+        g.outputs = vec![y];
+        let mut ranges = vec![None; g.tensors.len()];
+        ranges[x.0] = Some((-0.4, -0.1));
+        ranges[s.0] = Some((0.1, 0.4));
+        ranges[y.0] = Some((0.1, 0.4));
+        (g, ranges)
+    }
+
+    #[test]
+    fn clamp_bound_outside_the_data_does_not_widen_the_shared_range() {
+        let (g, ranges) = clamp_graph();
+        let q = quantize_integer(&g, &ranges, &IntegerOptions::default()).expect("quantize");
+        assert!(q.float_nodes.is_empty(), "{:?}", q.float_nodes);
+        let out = q.graph.nodes.iter().find(|n| n.name == "min").expect("min");
+        let want = spec::activation_params(0.1, 0.4, DType::I8).expect("params");
+        for &t in out.inputs.iter().flatten().take(1).chain(&out.outputs) {
+            assert_eq!(q.graph.tensor(t).quant.as_ref(), Some(&want));
+        }
+        // The ADD writes the shared parameters itself: no requantization op.
+        let requants = q
+            .graph
+            .nodes
+            .iter()
+            .filter(|n| {
+                matches!(n.op, Op::Quantize(_))
+                    && n.inputs
+                        .iter()
+                        .flatten()
+                        .all(|&t| q.graph.tensor(t).dtype == DType::I8)
+            })
+            .count();
+        assert_eq!(requants, 0);
+        // The bound 1.0 saturates to the top of the range, so min() leaves x + c unchanged.
+        let bound = out.inputs[1].expect("bound");
+        let t = q.graph.tensor(bound);
+        assert_eq!(t.data.as_deref().map(|d| d[0] as i8), Some(127));
+    }
 }

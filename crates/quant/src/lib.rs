@@ -20,7 +20,7 @@ pub use calibrate::calibrate;
 pub use dynamic::{quantize_dynamic, DynamicOptions};
 pub use error::{FloatNode, QuantError};
 pub use float16::quantize_float16;
-pub use integer::{quantize_integer, IntegerOptions, IoType, Quantized};
+pub use integer::{quantize_integer, IntegerOptions, IoType, Quantized, CUSTOM_OP_ALIASES};
 
 use edgequant_ir::{run_passes, Graph};
 

@@ -12,8 +12,11 @@ pub enum OutputRule {
     /// Equal to the parameters of the first activation operand (pooling, reshape, pad, ...).
     SameAsInput,
     /// All activation operands and the output share one set of parameters computed from the
-    /// union of their ranges (concatenation, pack, maximum, minimum); operands whose producer
-    /// fixed other parameters are requantized.
+    /// output's range (concatenation, pack, maximum, minimum: the output covers every value
+    /// the op produces; input values beyond it saturate without changing the result, and
+    /// constant operands are quantized saturating). A producer with its own parameters whose
+    /// only reader is the op takes the shared parameters; other operands whose producer fixed
+    /// different parameters are requantized.
     Shared,
     /// Fixed by the spec: `(scale, zero_point)` for int8 and for int16.
     Fixed { int8: (f32, i32), int16: (f32, i32) },

@@ -27,6 +27,87 @@ pub fn quantize_weights(
     Ok(params::quantize_int8_weights(values, shape, axis)?)
 }
 
+/// Minimum reduction of the weight quantization error ([`per_channel_gain_db`]), in dB, for
+/// which FULLY_CONNECTED weights are stored per channel by default (3 dB = half the error
+/// power). Below it they stay per tensor, TensorFlow's layout, which every runtime version
+/// reads.
+pub const FC_PER_CHANNEL_MIN_GAIN_DB: f64 = 3.0;
+
+/// How much per-channel (along `axis`) symmetric int8 quantization of `values` improves on one
+/// per-tensor scale, in dB: `10 log10(nsr_per_tensor / nsr_per_channel)`, where `nsr` is the
+/// mean over the channels with non-zero weights of each channel's quantization noise energy
+/// divided by its weight energy (every output channel is a separate result, so a channel much
+/// smaller than the others counts as much as a large one). 0 when both are exact, infinite when
+/// only per-channel is exact.
+pub fn per_channel_gain_db(
+    values: &[f32],
+    shape: &[usize],
+    axis: usize,
+) -> Result<f64, QuantError> {
+    let channels = shape.get(axis).copied().unwrap_or(1).max(1);
+    let inner: usize = shape
+        .get(axis + 1..)
+        .map_or(1, |s| s.iter().product::<usize>().max(1));
+    let channel = |i: usize| (i / inner) % channels;
+    let mut energy = vec![0f64; channels];
+    for (i, &v) in values.iter().enumerate() {
+        energy[channel(i)] += v as f64 * v as f64;
+    }
+    let nsr = |axis: Option<usize>| -> Result<f64, QuantError> {
+        let (q, p) = quantize_weights(values, shape, axis)?;
+        let mut noise = vec![0f64; channels];
+        for (i, (&v, &x)) in values.iter().zip(&q).enumerate() {
+            let s = if p.scale.len() > 1 {
+                p.scale[channel(i)]
+            } else {
+                p.scale[0]
+            } as f64;
+            let e = v as f64 - x as f64 * s;
+            noise[channel(i)] += e * e;
+        }
+        let used: Vec<f64> = noise
+            .iter()
+            .zip(&energy)
+            .filter(|(_, &en)| en > 0.0)
+            .map(|(&n, &en)| n / en)
+            .collect();
+        Ok(if used.is_empty() {
+            0.0
+        } else {
+            used.iter().sum::<f64>() / used.len() as f64
+        })
+    };
+    let (pt, pc) = (nsr(None)?, nsr(Some(axis))?);
+    Ok(if pt == 0.0 {
+        0.0
+    } else if pc == 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (pt / pc).log10()
+    })
+}
+
+/// The weight axis of a FULLY_CONNECTED: per channel (axis 0) when `force` is set, or when
+/// `auto` is set and per-channel scales cut the weight quantization error by at least
+/// [`FC_PER_CHANNEL_MIN_GAIN_DB`]; otherwise per tensor.
+pub fn fully_connected_axis(
+    values: &[f32],
+    shape: &[usize],
+    force: bool,
+    auto: bool,
+) -> Result<Option<usize>, QuantError> {
+    if force {
+        return Ok(Some(0));
+    }
+    if auto && shape.len() == 2 && shape[0] > 1 {
+        let gain = per_channel_gain_db(values, shape, 0)?;
+        if gain >= FC_PER_CHANNEL_MIN_GAIN_DB {
+            return Ok(Some(0));
+        }
+    }
+    Ok(None)
+}
+
 /// Weights and bias of a CONV_2D / DEPTHWISE_CONV_2D / TRANSPOSE_CONV / FULLY_CONNECTED:
 /// bias scale = input scale × weight scale (int32, or int64 when `wide`), with TensorFlow's
 /// adjustment of the weight scale where the bias would overflow. Returns the int8 weights,
@@ -113,6 +194,37 @@ mod tests {
         assert_eq!(p.axis, Some(3));
         assert_eq!(p.scale.len(), 2);
         assert_eq!(q, vec![127, 127, -127, 64]);
+    }
+
+    #[test]
+    fn fully_connected_goes_per_channel_only_when_it_pays() {
+        // Rows of similar magnitude: per-tensor is nearly as good; stays per tensor.
+        let even: Vec<f32> = (0..64)
+            .map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0)
+            .collect();
+        assert!(per_channel_gain_db(&even, &[4, 16], 0).expect("gain") < 3.0);
+        assert_eq!(
+            fully_connected_axis(&even, &[4, 16], false, true).expect("axis"),
+            None
+        );
+        // One row 1000x smaller than the others: per tensor rounds it to almost nothing.
+        let mut uneven = even.clone();
+        for v in &mut uneven[..16] {
+            *v *= 1e-3;
+        }
+        assert!(per_channel_gain_db(&uneven, &[4, 16], 0).expect("gain") > 3.0);
+        assert_eq!(
+            fully_connected_axis(&uneven, &[4, 16], false, true).expect("axis"),
+            Some(0)
+        );
+        assert_eq!(
+            fully_connected_axis(&uneven, &[4, 16], false, false).expect("axis"),
+            None
+        );
+        assert_eq!(
+            fully_connected_axis(&even, &[4, 16], true, false).expect("axis"),
+            Some(0)
+        );
     }
 
     #[test]

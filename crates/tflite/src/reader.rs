@@ -297,7 +297,13 @@ fn read_tensor(
         .ok_or_else(|| bad(format!("shape {shape:?} has too many elements")))?;
     let nbytes = numel
         .checked_mul(dtype.size())
-        .ok_or_else(|| bad(format!("shape {shape:?} of {dtype} is too large")))?;
+        .filter(|&b| b <= edgequant_ir::MAX_TENSOR_BYTES)
+        .ok_or_else(|| {
+            bad(format!(
+                "shape {shape:?} of {dtype} is larger than the {} byte limit of one tensor",
+                edgequant_ir::MAX_TENSOR_BYTES
+            ))
+        })?;
     if t.sparsity().is_some() {
         return Err(bad("sparse tensors are not supported".into()));
     }
@@ -477,6 +483,9 @@ fn check_types(
                 continue;
             }
             if unknown && tensor.dtype == ty.dtype {
+                if let Err(e) = edgequant_ir::checked_byte_size(&tensor.name, ty.dtype, &ty.shape) {
+                    return Err(node_err(graph, format!("inferred output shape: {e}")));
+                }
                 tensor.shape = ty.shape;
                 continue;
             }

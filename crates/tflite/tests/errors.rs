@@ -653,3 +653,54 @@ fn operand_counts_are_checked() {
         TfliteError::Operator { index: 0, .. }
     ));
 }
+
+#[test]
+fn huge_declared_tensors_are_rejected_by_size() {
+    // 2^40 float32 elements (4 TiB): the element count fits in usize, the byte size is over
+    // edgequant_ir::MAX_TENSOR_BYTES; rejected while reading, naming the tensor.
+    let mut m = relu_model();
+    m.tensors[0].shape = vec![1 << 20, 1 << 20];
+    m.tensors[1].shape = vec![1 << 20, 1 << 20];
+    match read_err(&m) {
+        TfliteError::Tensor {
+            index: 0,
+            tensor,
+            reason,
+        } => {
+            assert_eq!(tensor, "x");
+            assert!(reason.contains("byte limit of one tensor"), "{reason}");
+        }
+        e => panic!("{e}"),
+    }
+    // Exactly at the limit (2 GiB) the activation is accepted: nothing is allocated to read it.
+    let mut m = relu_model();
+    m.tensors[0].shape = vec![1 << 29];
+    m.tensors[1].shape = vec![1 << 29];
+    read_model(&build(&m)).expect("a 2 GiB activation is within the limit");
+}
+
+#[test]
+fn cyclic_graphs_are_rejected() {
+    // y = RELU(z), z = RELU(y): each operator consumes the other's output.
+    let mut m = relu_model();
+    m.tensors.push(tensor("z", &[1, 4]));
+    m.ops = vec![
+        RawOp {
+            opcode: 0,
+            inputs: vec![2],
+            outputs: vec![1],
+        },
+        RawOp {
+            opcode: 0,
+            inputs: vec![1],
+            outputs: vec![2],
+        },
+    ];
+    let err = read_err(&m).to_string();
+    assert!(err.contains("cycle"), "{err}");
+    // A self-loop.
+    let mut m = relu_model();
+    m.ops[0].inputs = vec![1];
+    let err = read_err(&m).to_string();
+    assert!(err.contains("cycle"), "{err}");
+}

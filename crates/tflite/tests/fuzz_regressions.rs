@@ -4,6 +4,10 @@
 //! - `round_trip_unary_extra_operands.bin`: TANH with operands `[x, w, -1]`. It used to read
 //!   (extra operands were ignored) and came back as `[x, w]`, because the writer drops trailing
 //!   omitted operands. Operand counts are now checked per op and trailing `-1`s dropped on read.
+//! - `inferred_output_over_limit.bin` (target `inspect_convert`): DEQUANTIZE of an int8
+//!   `[998244352]` input (under the 2 GiB tensor limit) to an output stored with unknown rank.
+//!   The reader adopted the inferred float32 shape (3.7 GiB) unchecked, so the model read but
+//!   its written copy did not. Inferred shapes are now held to the same limit.
 
 use edgequant_tflite::{read_model, write_tflite_model};
 use std::path::Path;
@@ -31,4 +35,15 @@ fn fuzz_regressions() {
     let data = std::fs::read(dir.join("round_trip_unary_extra_operands.bin")).expect("read");
     let err = read_model(&data).expect_err("TANH with 3 operands");
     assert!(err.to_string().contains("TANH"), "{err}");
+}
+
+#[test]
+fn inferred_shapes_obey_the_tensor_size_limit() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz");
+    let data = std::fs::read(dir.join("inferred_output_over_limit.bin")).expect("read");
+    let err = read_model(&data)
+        .expect_err("3.7 GiB inferred output")
+        .to_string();
+    assert!(err.contains("DEQUANTIZE"), "{err}");
+    assert!(err.contains("byte limit of one tensor"), "{err}");
 }

@@ -65,7 +65,16 @@ fn read_full(path: &Path, r: &mut impl Read, buf: &mut [u8], what: &str) -> Resu
 pub fn read_idx(path: &Path, max_samples: Option<usize>) -> Result<IdxArray, CalibError> {
     let f = File::open(path).map_err(|e| CalibError::io(path, e))?;
     let file_len = f.metadata().map(|m| m.len()).ok();
-    let mut r = BufReader::new(f);
+    read_idx_from(path, BufReader::new(f), file_len, max_samples)
+}
+
+/// [`read_idx`] on a stream of `file_len` bytes (when known); `path` names it in errors.
+pub fn read_idx_from(
+    path: &Path,
+    mut r: impl Read,
+    file_len: Option<u64>,
+    max_samples: Option<usize>,
+) -> Result<IdxArray, CalibError> {
     let mut magic = [0u8; 2];
     read_full(path, &mut r, &mut magic, "header")?;
     let chained = std::io::Cursor::new(magic).chain(r);
@@ -122,6 +131,16 @@ fn read_idx_stream(
     let total_bytes = checked_numel(&dims)
         .and_then(|n| n.checked_mul(item))
         .ok_or_else(overflow)?;
+    if total_bytes > edgequant_ir::MAX_TENSOR_BYTES {
+        return Err(CalibError::truncated(
+            path,
+            format!(
+                "IDX dimensions {dims:?} of {type_name} declare {total_bytes} bytes, more than \
+                 the {} byte limit of one array",
+                edgequant_ir::MAX_TENSOR_BYTES
+            ),
+        ));
+    }
     if let Some(len) = file_len {
         let have = len.saturating_sub(header_len);
         if (total_bytes as u64) > have {

@@ -16,9 +16,11 @@ mod idx;
 mod images;
 mod npy;
 
-pub use idx::{read_idx, IdxArray, IdxData};
+pub use idx::{read_idx, read_idx_from, IdxArray, IdxData};
 pub use images::IMAGE_EXTENSIONS;
-pub use npy::{read_npy, read_npz, NpyArray, NpyData};
+pub use npy::{
+    read_npy, read_npy_from, read_npy_header, read_npz, read_npz_from, NpyArray, NpyData, NpyPrefix,
+};
 
 use crate::error::CalibError;
 use std::fmt;

@@ -121,16 +121,36 @@ fn parse_shape(text: &str) -> Option<Vec<u64>> {
     Some(dims)
 }
 
-/// Reads one `.npy` stream. `available` is the number of bytes the stream holds (file or archive
-/// entry size), used to reject headers that declare more data than present before reading.
-fn read_npy_stream<R: Read>(
+/// The checked header of an `.npy` stream: the header parsed by `npyz`, the shape, its element
+/// count and the byte count of the data it declares, all computed with checked arithmetic.
+pub struct NpyPrefix {
+    /// The header as parsed by `npyz`.
+    pub header: NpyHeader,
+    /// The shape (each dimension converted to `usize`).
+    pub shape: Vec<usize>,
+    /// Product of `shape`.
+    pub numel: usize,
+    /// Bytes the data declared by the header takes (`numel` × item size).
+    pub data_bytes: usize,
+    /// Length of the magic, version and header (the offset of the data).
+    pub prefix_len: usize,
+}
+
+/// Reads and checks the magic, version and header of an `.npy` stream, before anything of the
+/// data is read or allocated. `available` is the byte count of the whole stream (file or
+/// archive entry size) when known. `path` and `what` name the array in errors.
+///
+/// Errors: bad magic or version, a header over 1 MiB or cut short, a shape that is not plain
+/// non-negative integers, an element or byte count that overflows or exceeds
+/// [`edgequant_ir::MAX_TENSOR_BYTES`], a dtype that is not a plain fixed-size type, or (with
+/// `available`) more data declared than the stream holds.
+pub fn read_npy_header<R: Read>(
     path: &Path,
     what: &str,
-    mut reader: R,
+    reader: &mut R,
     available: Option<u64>,
-    max_samples: Option<usize>,
-) -> Result<NpyArray, CalibError> {
-    let (prefix, shape64) = read_prefix(path, what, &mut reader)?;
+) -> Result<NpyPrefix, CalibError> {
+    let (prefix, shape64) = read_prefix(path, what, reader)?;
     let shape: Vec<usize> = shape64
         .iter()
         .map(|&d| usize::try_from(d).ok())
@@ -156,6 +176,68 @@ fn read_npy_stream<R: Read>(
             ),
         ));
     }
+    let item = match header.dtype() {
+        DType::Plain(ts) => ts.num_bytes(),
+        _ => None,
+    };
+    let Some(item) = item else {
+        return Err(CalibError::DType {
+            path: path.to_path_buf(),
+            what: what.to_string(),
+            expected: "a plain numeric dtype".into(),
+            got: header.dtype().descr(),
+        });
+    };
+    let data_bytes = numel
+        .checked_mul(item)
+        .filter(|&b| b <= edgequant_ir::MAX_TENSOR_BYTES)
+        .ok_or_else(|| {
+            CalibError::truncated(
+                path,
+                format!(
+                    "{what}: shape {shape:?} of {} is larger than the {} byte limit of one array",
+                    header.dtype().descr(),
+                    edgequant_ir::MAX_TENSOR_BYTES
+                ),
+            )
+        })?;
+    if let Some(avail) = available {
+        let after_header = avail.saturating_sub(prefix.len() as u64);
+        if (data_bytes as u64) > after_header {
+            return Err(CalibError::truncated(
+                path,
+                format!(
+                    "{what}: header declares shape {shape:?} of {} ({data_bytes} bytes) but only \
+                     {after_header} bytes of data follow",
+                    header.dtype().descr()
+                ),
+            ));
+        }
+    }
+    Ok(NpyPrefix {
+        header,
+        shape,
+        numel,
+        data_bytes,
+        prefix_len: prefix.len(),
+    })
+}
+
+/// Reads one `.npy` stream. `available` is the number of bytes the stream holds (file or archive
+/// entry size), used to reject headers that declare more data than present before reading.
+fn read_npy_stream<R: Read>(
+    path: &Path,
+    what: &str,
+    mut reader: R,
+    available: Option<u64>,
+    max_samples: Option<usize>,
+) -> Result<NpyArray, CalibError> {
+    let NpyPrefix {
+        header,
+        shape,
+        numel,
+        ..
+    } = read_npy_header(path, what, &mut reader, available)?;
     let ts = match header.dtype() {
         DType::Plain(ts) => ts,
         other => {
@@ -167,23 +249,6 @@ fn read_npy_stream<R: Read>(
             })
         }
     };
-    let item = ts.num_bytes().unwrap_or(usize::MAX);
-    let data_bytes = numel
-        .checked_mul(item)
-        .ok_or_else(|| CalibError::truncated(path, format!("{what}: shape {shape:?} overflows")))?;
-    if let Some(avail) = available {
-        let after_header = avail.saturating_sub(prefix.len() as u64);
-        if (data_bytes as u64) > after_header {
-            return Err(CalibError::truncated(
-                path,
-                format!(
-                    "{what}: header declares shape {shape:?} of {} ({data_bytes} bytes) but only \
-                     {after_header} bytes of data follow",
-                    ts
-                ),
-            ));
-        }
-    }
     let fortran = header.order() == Order::Fortran && shape.len() > 1;
     // With C order only the first `n` samples are read.
     let mut out_shape = shape.clone();
@@ -330,6 +395,16 @@ pub fn read_npy(path: &Path, max_samples: Option<usize>) -> Result<NpyArray, Cal
     read_npy_stream(path, "array", BufReader::new(f), len, max_samples)
 }
 
+/// [`read_npy`] on a stream holding `available` bytes (when known); `path` names it in errors.
+pub fn read_npy_from<R: Read>(
+    path: &Path,
+    reader: R,
+    available: Option<u64>,
+    max_samples: Option<usize>,
+) -> Result<NpyArray, CalibError> {
+    read_npy_stream(path, "array", reader, available, max_samples)
+}
+
 fn open_zip(path: &Path) -> Result<zip::ZipArchive<BufReader<File>>, CalibError> {
     let f = File::open(path).map_err(|e| CalibError::io(path, e))?;
     zip::ZipArchive::new(BufReader::new(f))
@@ -377,7 +452,18 @@ pub fn read_npz(
     path: &Path,
     max_samples: Option<usize>,
 ) -> Result<Vec<(String, NpyArray)>, CalibError> {
-    let mut z = open_zip(path)?;
+    let f = File::open(path).map_err(|e| CalibError::io(path, e))?;
+    read_npz_from(path, BufReader::new(f), max_samples)
+}
+
+/// [`read_npz`] on a seekable stream; `path` names it in errors.
+pub fn read_npz_from<R: Read + Seek>(
+    path: &Path,
+    reader: R,
+    max_samples: Option<usize>,
+) -> Result<Vec<(String, NpyArray)>, CalibError> {
+    let mut z = zip::ZipArchive::new(reader)
+        .map_err(|e| CalibError::format(path, format!("not a valid .npz (zip) archive: {e}")))?;
     let keys = npz_keys(path, &z)?;
     keys.into_iter()
         .map(|k| {

@@ -1,9 +1,13 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod compare;
 pub mod convert;
 pub mod demo;
 pub mod eval;
 pub mod inspect;
+pub mod qat;
 pub mod quantize;
 pub mod run;
+pub mod target_accuracy;
+pub mod train;

@@ -70,6 +70,13 @@ pub enum Calibrator {
 ///   edgequant quantize model.tflite -o model_int8.tflite --mode int8 --data photos/ --resize 224,224 --input-type uint8 --output-type uint8
 ///   edgequant quantize model.onnx -o model_dyn.tflite --mode dynamic
 ///   edgequant quantize model.tflite -o model_f16.tflite --mode float16
+///
+/// Quality targets (int8, int16x8): after quantizing, evaluate on --eval-data; while the
+/// target is missed, keep the layers that add the most quantization noise in float (fewest
+/// first) and print which:
+///   edgequant quantize mnist.tflite -o mnist_int8.tflite --mode int8 --data train-images-idx3-ubyte --samples 100 --max-drop 0.1 --eval-data t10k-images-idx3-ubyte --eval-labels t10k-labels-idx1-ubyte
+///   edgequant quantize mnist.tflite -o mnist_int8.tflite --mode int8 --data train-images-idx3-ubyte --target-accuracy 98.5 --eval-data t10k-images-idx3-ubyte --eval-labels t10k-labels-idx1-ubyte
+///   edgequant quantize iris_landmark.tflite -o iris_int8.tflite --mode int8 --data photos/ --resize 64,64 --target-sqnr 33 --eval-data photos/
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -102,9 +109,15 @@ pub struct Args {
     /// Per-tensor instead of per-channel weights.
     #[arg(long)]
     pub per_tensor: bool,
-    /// Per-channel FULLY_CONNECTED weights (needs a recent runtime).
-    #[arg(long)]
+    /// Per-channel FULLY_CONNECTED weights everywhere (needs a recent runtime). By default
+    /// only the FULLY_CONNECTED layers whose weight quantization error per-channel scales cut
+    /// by at least 3 dB are per channel.
+    #[arg(long, conflicts_with = "fc_per_tensor")]
     pub fc_per_channel: bool,
+    /// Per-tensor FULLY_CONNECTED weights everywhere (TensorFlow's layout, read by every
+    /// runtime version).
+    #[arg(long)]
+    pub fc_per_tensor: bool,
     /// Keep these nodes (by name) or op types (e.g. SOFTMAX) in float; comma separated.
     #[arg(long, value_delimiter = ',')]
     pub keep_float: Vec<String>,
@@ -129,6 +142,8 @@ pub struct Args {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    #[command(flatten)]
+    pub target: super::target_accuracy::TargetArgs,
 }
 
 /// Parses `--resize H,W`.
@@ -157,6 +172,17 @@ pub fn calibrator_kind(c: Calibrator) -> CalibratorKind {
             num_bins: 2048,
         },
     }
+}
+
+/// The data-reading options of `--samples/--mean/--std/--resize/--layout`.
+fn read_options(args: &Args, max_samples: Option<usize>) -> Result<ReadOptions> {
+    Ok(ReadOptions {
+        max_samples,
+        mean: args.mean.clone(),
+        std: args.std.clone(),
+        resize: parse_resize(args.resize.as_deref())?,
+        layout: args.layout.parse::<Layout>()?,
+    })
 }
 
 fn ranges_for(graph: &Graph, args: &Args) -> Result<Vec<Option<(f32, f32)>>> {
@@ -245,6 +271,7 @@ pub struct Settings {
     pub output_type: Io,
     pub int8_only: bool,
     pub fc_per_channel: bool,
+    pub fc_per_tensor: bool,
     pub per_tensor: bool,
     pub keep_float: Vec<String>,
     pub min_elements: usize,
@@ -260,6 +287,7 @@ impl Settings {
             output_type: Io::Float32,
             int8_only: false,
             fc_per_channel: false,
+            fc_per_tensor: false,
             per_tensor: false,
             keep_float: Vec::new(),
             min_elements: 1024,
@@ -274,6 +302,7 @@ fn settings(a: &Args) -> Settings {
         output_type: a.output_type,
         int8_only: a.int8_only,
         fc_per_channel: a.fc_per_channel,
+        fc_per_tensor: a.fc_per_tensor,
         per_tensor: a.per_tensor,
         keep_float: a.keep_float.clone(),
         min_elements: a.min_elements,
@@ -288,6 +317,16 @@ pub fn apply_mode(
     s: &Settings,
     ranges: Option<&[Option<(f32, f32)>]>,
 ) -> Result<Graph> {
+    apply_mode_with(float, s, ranges, true)
+}
+
+/// [`apply_mode`], listing the ops that stay float on stderr only when `verbose`.
+pub fn apply_mode_with(
+    float: &Graph,
+    s: &Settings,
+    ranges: Option<&[Option<(f32, f32)>]>,
+    verbose: bool,
+) -> Result<Graph> {
     Ok(match s.mode {
         Mode::Float16 => quantize_float16(float)?,
         Mode::Dynamic => {
@@ -297,6 +336,7 @@ pub fn apply_mode(
                     min_elements: s.min_elements,
                     per_tensor: s.per_tensor,
                     fc_per_channel: s.fc_per_channel,
+                    fc_per_channel_auto: !s.fc_per_tensor,
                 },
             )?;
             eprintln!("quantized {} weight tensors to int8", names.len());
@@ -318,11 +358,12 @@ pub fn apply_mode(
                     output_type: s.output_type.into(),
                     integer_only: s.int8_only,
                     fc_per_channel: s.fc_per_channel,
+                    fc_per_channel_auto: !s.fc_per_tensor,
                     per_tensor: s.per_tensor,
                     keep_float: s.keep_float.clone(),
                 },
             )?;
-            if !q.float_nodes.is_empty() {
+            if verbose && !q.float_nodes.is_empty() {
                 eprintln!("{} op(s) stay float:", q.float_nodes.len());
                 for n in &q.float_nodes {
                     eprintln!("  {n}");
@@ -354,7 +395,23 @@ pub fn main(args: Args) -> Result<()> {
         Mode::Int8 | Mode::Int16x8 => Some(ranges_for(&float, &args)?),
         _ => None,
     };
-    let graph = apply_mode(&float, &settings(&args), ranges.as_deref())?;
+    let target = args.target.target()?;
+    let graph = match (target, ranges.as_deref()) {
+        (None, _) => apply_mode(&float, &settings(&args), ranges.as_deref())?,
+        (Some(t), Some(r)) => {
+            let path = args.target.eval_data.as_deref().context("--eval-data")?;
+            let data = super::compare::load_samples(
+                &float,
+                path,
+                &read_options(&args, args.target.eval_samples)?,
+            )?;
+            let data = super::target_accuracy::eval_dataset(data, &args.target, t)?;
+            super::target_accuracy::quantize_to_target(&float, &settings(&args), r, t, &data)?.0
+        }
+        (Some(_), None) => bail!(
+            "--target-accuracy/--max-drop/--target-sqnr apply to --mode int8 and int16x8 only"
+        ),
+    };
     let bytes =
         edgequant_tflite::write_model(&graph, &format!("edgequant {}", env!("CARGO_PKG_VERSION")))
             .context("cannot write the quantized model")?;

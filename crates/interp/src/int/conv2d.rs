@@ -15,9 +15,10 @@ use crate::{InterpError, TensorData};
 use edgequant_ir::ops::Conv2d;
 use edgequant_ir::DType;
 use edgequant_kernels::int::conv::{
-    conv2d_per_channel, conv2d_per_channel_16x8, Conv2dParams, ConvOptions, PackedConvFilter,
+    conv2d_per_channel, Conv2dParams, ConvOptions, PackedConvFilter,
 };
 use edgequant_kernels::int::hybrid::{hybrid_conv2d, HybridConvParams, PackedHybridFilter};
+use edgequant_kernels::int::int16x8::{conv2d_per_channel_16x8_fast, Weights16x8};
 use edgequant_kernels::int::vnni::{self, conv2d_per_channel_vnni, VnniConvFilter};
 
 /// Bias of a 16x8 kernel.
@@ -57,6 +58,7 @@ enum Conv {
     I16 {
         p: Conv2dParams,
         filter: Vec<i8>,
+        wide: Weights16x8,
         bias: Bias16,
     },
     Hybrid {
@@ -144,9 +146,12 @@ impl IntPrepare for Conv2d {
                     let p = Conv2dParams::prepare::<i16>(options, is, ws, xi, &scales, yo)
                         .map_err(prep_err(ctx))?;
                     check_shape(ctx, &p.output_shape, &os)?;
+                    let wide = Weights16x8::new(&filter, ws[0], ws[1] * ws[2] * ws[3])
+                        .map_err(prep_err(ctx))?;
                     Conv::I16 {
                         p,
                         filter,
+                        wide,
                         bias: Bias16::read(&q, ctx, 2)?,
                     }
                 }
@@ -220,13 +225,24 @@ impl Kernel for ConvKernel {
                 .map_err(kerr)?;
                 TensorData::I8(out)
             }
-            Conv::I16 { p, filter, bias } => {
+            Conv::I16 {
+                p,
+                filter,
+                wide,
+                bias,
+            } => {
                 let x = io.ins.typed::<i16>(0)?;
                 let mut out = vec![0i16; n];
                 match bias {
-                    Bias16::None => conv2d_per_channel_16x8::<i64>(p, x, filter, None, &mut out),
-                    Bias16::I32(b) => conv2d_per_channel_16x8(p, x, filter, Some(b), &mut out),
-                    Bias16::I64(b) => conv2d_per_channel_16x8(p, x, filter, Some(b), &mut out),
+                    Bias16::None => {
+                        conv2d_per_channel_16x8_fast::<i64>(p, wide, filter, x, None, &mut out)
+                    }
+                    Bias16::I32(b) => {
+                        conv2d_per_channel_16x8_fast(p, wide, filter, x, Some(b), &mut out)
+                    }
+                    Bias16::I64(b) => {
+                        conv2d_per_channel_16x8_fast(p, wide, filter, x, Some(b), &mut out)
+                    }
                 }
                 .map_err(kerr)?;
                 TensorData::I16(out)

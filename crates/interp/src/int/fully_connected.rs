@@ -18,11 +18,12 @@ use crate::{InterpError, TensorData};
 use edgequant_ir::ops::FullyConnected;
 use edgequant_ir::DType;
 use edgequant_kernels::int::fully_connected::{
-    fully_connected, fully_connected_16x8, FcRescale, FullyConnectedParams, PackedFcWeights,
+    fully_connected, FcRescale, FullyConnectedParams, PackedFcWeights,
 };
 use edgequant_kernels::int::hybrid::{
     hybrid_fully_connected, HybridFcParams, InputQuantization, PackedHybridFcWeights,
 };
+use edgequant_kernels::int::int16x8::{fully_connected_16x8_fast, Weights16x8};
 use edgequant_kernels::int::vnni::{self, fully_connected_vnni, VnniFcWeights};
 
 enum Fc {
@@ -41,6 +42,7 @@ enum Fc {
     I16 {
         p: FullyConnectedParams,
         filter: Vec<i8>,
+        wide: Weights16x8,
         bias: Bias16,
     },
     Hybrid {
@@ -132,9 +134,11 @@ impl IntPrepare for FullyConnected {
                     )
                     .map_err(prep_err(ctx))?
                     .with_rescale(FcRescale::DoubleScale);
+                    let wide = Weights16x8::new(&filter, units, depth).map_err(prep_err(ctx))?;
                     Fc::I16 {
                         p,
                         filter,
+                        wide,
                         bias: Bias16::read(&q, ctx, 2)?,
                     }
                 }
@@ -193,13 +197,24 @@ impl Kernel for FcKernel {
                     .map_err(kerr)?;
                 TensorData::I8(out)
             }
-            Fc::I16 { p, filter, bias } => {
+            Fc::I16 {
+                p,
+                filter,
+                wide,
+                bias,
+            } => {
                 let x = io.ins.typed::<i16>(0)?;
                 let mut out = vec![0i16; n];
                 match bias {
-                    Bias16::None => fully_connected_16x8::<i64>(p, x, filter, None, &mut out),
-                    Bias16::I32(b) => fully_connected_16x8(p, x, filter, Some(b), &mut out),
-                    Bias16::I64(b) => fully_connected_16x8(p, x, filter, Some(b), &mut out),
+                    Bias16::None => {
+                        fully_connected_16x8_fast::<i64>(p, wide, filter, x, None, &mut out)
+                    }
+                    Bias16::I32(b) => {
+                        fully_connected_16x8_fast(p, wide, filter, x, Some(b), &mut out)
+                    }
+                    Bias16::I64(b) => {
+                        fully_connected_16x8_fast(p, wide, filter, x, Some(b), &mut out)
+                    }
                 }
                 .map_err(kerr)?;
                 TensorData::I16(out)

@@ -58,10 +58,43 @@ pub fn quantize<T: QuantInt>(
             "quantize: scale {scale} is not a finite positive number"
         ));
     }
+    if quantize_8bit_fast(input, scale, zero_point, output)? {
+        return Ok(());
+    }
     for (o, &x) in output.iter_mut().zip(input) {
         *o = quantize_one(x, scale, zero_point);
     }
     Ok(())
+}
+
+/// `int8`/`uint8` outputs go to the vectorized [`crate::int::quantize_fast`] kernel (same
+/// results); returns `false` for other types.
+fn quantize_8bit_fast<T: QuantInt>(
+    input: &[f32],
+    scale: f32,
+    zero_point: i32,
+    output: &mut [T],
+) -> Result<bool> {
+    use crate::int::{quantize_fast::quantize_8bit, QParams};
+    use std::any::TypeId;
+    if !(T::MIN..=T::MAX).contains(&(zero_point as i64)) {
+        return Ok(false);
+    }
+    let q = QParams::new(scale, zero_point);
+    let (ptr, len) = (output.as_mut_ptr(), output.len());
+    if TypeId::of::<T>() == TypeId::of::<i8>() {
+        // SAFETY: T is i8.
+        let out = unsafe { std::slice::from_raw_parts_mut(ptr as *mut i8, len) };
+        quantize_8bit(q, input, out)?;
+        Ok(true)
+    } else if TypeId::of::<T>() == TypeId::of::<u8>() {
+        // SAFETY: T is u8.
+        let out = unsafe { std::slice::from_raw_parts_mut(ptr as *mut u8, len) };
+        quantize_8bit(q, input, out)?;
+        Ok(true)
+    } else {
+        Ok(false)
+    }
 }
 
 /// Per-channel quantization along `axis` of `shape`: element with index `c` on `axis` uses

@@ -33,6 +33,96 @@ pub struct DepthwiseFastFilter {
     vector_requant: Option<[Vec<i32>; 3]>,
     output_offset: i32,
     act: (i32, i32),
+    /// Weights for the direct AVX-512 kernel (depth multiplier 1, vector requantization).
+    direct: Option<Box<DirectFilter>>,
+}
+
+/// Channels per block of the direct kernel (one 512-bit vector of `i16`).
+const DBLOCK: usize = 32;
+
+/// Filter of the direct depthwise kernel: taps grouped in pairs for `vpmaddwd`, channels in
+/// the lane order that `unpacklo/hi_epi16` of two tap vectors produce, so that
+/// `packs_epi32(lo, hi)` restores the channel order after requantization.
+#[derive(Clone, Debug)]
+struct DirectFilter {
+    /// Tap pairs (`ceil(KH · KW / 2)`); an odd last tap is paired with a zero weight.
+    pairs: usize,
+    /// Channel blocks of [`DBLOCK`].
+    blocks: usize,
+    /// `[blocks][pairs][lo, hi][32]` interleaved weights.
+    w: Vec<i16>,
+    /// Σ over taps of the weights, per channel (for the input offset).
+    wsum: Vec<i32>,
+    /// `[blocks][lo, hi][16]` multiplier, left shift and right shift in accumulator lane order.
+    rq: [Vec<i32>; 3],
+}
+
+/// Channel of lane `i` (0..16) of accumulator half `h` (0 = lo, 1 = hi) in block `k`.
+#[inline]
+fn direct_lane_channel(k: usize, h: usize, i: usize) -> usize {
+    k * DBLOCK + 8 * (i / 4) + 4 * h + i % 4
+}
+
+impl DirectFilter {
+    fn new(p: &DepthwiseParams, filter: &[i8]) -> Option<Self> {
+        let [_, fh, fw, od] = p.filter_shape;
+        let ok = p.depth_multiplier == 1
+            && p.multipliers.len() == od
+            && p.multipliers
+                .iter()
+                .all(|m| m.multiplier != i32::MIN && (-31..=31).contains(&m.shift));
+        if !ok || fh * fw == 0 || od == 0 {
+            return None;
+        }
+        let taps = fh * fw;
+        let pairs = taps.div_ceil(2);
+        let blocks = od.div_ceil(DBLOCK);
+        let mut w = vec![0i16; blocks * pairs * 2 * DBLOCK];
+        for k in 0..blocks {
+            for pr in 0..pairs {
+                for h in 0..2 {
+                    for e in 0..DBLOCK {
+                        // Element e of unpack{lo,hi}_epi16(a, b): 128-bit lane e / 8, pair
+                        // (e % 8) / 2 of that lane, operand e % 2 (a = tap 2·pr, b = 2·pr + 1).
+                        let c = direct_lane_channel(k, h, 4 * (e / 8) + (e % 8) / 2);
+                        let t = 2 * pr + e % 2;
+                        if c < od && t < taps {
+                            w[((k * pairs + pr) * 2 + h) * DBLOCK + e] = filter[t * od + c] as i16;
+                        }
+                    }
+                }
+            }
+        }
+        let wsum = (0..od)
+            .map(|c| (0..taps).fold(0i32, |a, t| a.wrapping_add(filter[t * od + c] as i32)))
+            .collect();
+        let mut rq = [
+            vec![0i32; blocks * DBLOCK],
+            vec![0i32; blocks * DBLOCK],
+            vec![0i32; blocks * DBLOCK],
+        ];
+        for k in 0..blocks {
+            for h in 0..2 {
+                for i in 0..16 {
+                    let c = direct_lane_channel(k, h, i);
+                    if c < od {
+                        let at = (k * 2 + h) * 16 + i;
+                        let m = p.multipliers[c];
+                        rq[0][at] = m.multiplier;
+                        rq[1][at] = m.shift.max(0);
+                        rq[2][at] = (-m.shift).max(0);
+                    }
+                }
+            }
+        }
+        Some(Self {
+            pairs,
+            blocks,
+            w,
+            wsum,
+            rq,
+        })
+    }
 }
 
 impl DepthwiseFastFilter {
@@ -70,6 +160,7 @@ impl DepthwiseFastFilter {
             vector_requant,
             output_offset: p.output_offset,
             act: (p.act_min, p.act_max),
+            direct: DirectFilter::new(p, filter).map(Box::new),
         })
     }
 }
@@ -100,6 +191,14 @@ pub fn depthwise_conv_per_channel_fast(
     }
     if batches * out_h * out_w * od == 0 {
         return Ok(());
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        if let Some(d) = &f.direct {
+            if super::elementwise_simd::available() {
+                return direct::run(p, f, d, input, &constant[..od], output, parallelism);
+            }
+        }
     }
     let (sy, sx) = p.stride;
     let (dy, dx) = p.dilation;
@@ -180,6 +279,176 @@ pub fn depthwise_conv_per_channel_fast(
         }
     }
     Ok(())
+}
+
+/// The direct AVX-512 kernel: reads the int8 input in place (no padded copy). Each output
+/// pixel gathers one pointer per tap (taps in the padding point at a row of input zero points,
+/// whose contribution `w · (zero_point + input_offset)` is 0 like the reference's skipped
+/// taps), widens 32 channels of two taps to `i16`, interleaves them and accumulates
+/// `w₀·x₀ + w₁·x₁` with `vpmaddwd`. `Σ w·(x + input_offset) = Σ w·x + input_offset·Σ w` in
+/// wrapping `i32`, so the accumulators equal the reference's.
+#[cfg(target_arch = "x86_64")]
+mod direct {
+    use super::super::elementwise_simd::avx512::mbqm;
+    use super::{DepthwiseFastFilter, DepthwiseParams, DirectFilter, DBLOCK};
+    use crate::Parallelism;
+    use std::arch::x86_64::*;
+
+    pub(super) fn run(
+        p: &DepthwiseParams,
+        f: &DepthwiseFastFilter,
+        d: &DirectFilter,
+        input: &[i8],
+        bias: &[i32],
+        output: &mut [i8],
+        parallelism: Parallelism,
+    ) -> crate::Result<()> {
+        let [batches, in_h, in_w, in_d] = p.input_shape;
+        let [_, fh, fw, od] = p.filter_shape;
+        let [_, out_h, out_w, _] = p.output_shape;
+        // Per-call constant (bias + input_offset · Σw) in accumulator lane order.
+        let mut constant = vec![0i32; d.blocks * DBLOCK];
+        for k in 0..d.blocks {
+            for h in 0..2 {
+                for i in 0..16 {
+                    let c = super::direct_lane_channel(k, h, i);
+                    if c < od {
+                        constant[(k * 2 + h) * 16 + i] =
+                            bias[c].wrapping_add(p.input_offset.wrapping_mul(d.wsum[c]));
+                    }
+                }
+            }
+        }
+        let zp_row = vec![(-p.input_offset) as i8; d.blocks * DBLOCK];
+        let row_len = out_w * od;
+        let tp = 2 * d.pairs;
+        let row = |r: usize, out_row: &mut [i8], ptrs: &mut Vec<*const i8>| {
+            let (b, oy) = (r / out_h, r % out_h);
+            // Tap pointers of every output pixel of the row: `ptrs[ox · tp + tap]`.
+            ptrs.clear();
+            ptrs.resize(out_w * tp, zp_row.as_ptr());
+            for ky in 0..fh {
+                let Some(iy) = (oy * p.stride.0 + ky * p.dilation.0)
+                    .checked_sub(p.pad.0)
+                    .filter(|&iy| iy < in_h)
+                else {
+                    continue;
+                };
+                let line = (b * in_h + iy) * in_w;
+                let (sx, px) = (p.stride.1, p.pad.1);
+                for kx in 0..fw {
+                    let t = ky * fw + kx;
+                    // Output columns whose tap `kx` falls inside the image:
+                    // 0 ≤ ox·sx + kx·dx − px < in_w.
+                    let a = kx * p.dilation.1;
+                    let lo = px.saturating_sub(a).div_ceil(sx);
+                    let hi = if in_w + px > a {
+                        ((in_w - 1 + px - a) / sx + 1).min(out_w)
+                    } else {
+                        0
+                    };
+                    for ox in lo..hi {
+                        let ix = ox * sx + a - px;
+                        ptrs[ox * tp + t] = input.as_ptr().wrapping_add((line + ix) * in_d);
+                    }
+                }
+            }
+            // SAFETY: AVX-512F/BW/VL checked by the caller; every pointer addresses at least
+            // `od` bytes (an input pixel inside the image, or the zero-point row) and loads
+            // and stores are masked to `od` channels; `ptrs` holds `out_w · tp` pointers,
+            // `out_row` `out_w · od` bytes; the weight, constant and requantization vectors
+            // hold `blocks · DBLOCK` lanes per pair.
+            unsafe { row_kernel(d, f, ptrs, tp, &constant, od, out_w, out_row) };
+        };
+        let work = batches * out_h * out_w * od * fh * fw;
+        if parallelism.threads() > 1 && batches * out_h > 1 && work >= (1 << 21) {
+            use rayon::prelude::*;
+            output
+                .par_chunks_mut(row_len)
+                .enumerate()
+                .for_each_init(Vec::new, |ptrs, (r, o)| row(r, o, ptrs));
+        } else {
+            let mut ptrs = Vec::new();
+            for (r, o) in output.chunks_mut(row_len).enumerate() {
+                row(r, o, &mut ptrs);
+            }
+        }
+        Ok(())
+    }
+
+    /// One output row, channel block by channel block.
+    ///
+    /// # Safety
+    /// See the call site.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    unsafe fn row_kernel(
+        d: &DirectFilter,
+        f: &DepthwiseFastFilter,
+        ptrs: &[*const i8],
+        tp: usize,
+        constant: &[i32],
+        od: usize,
+        out_w: usize,
+        out: &mut [i8],
+    ) {
+        let offset = _mm512_set1_epi32(f.output_offset);
+        let (vmin, vmax) = (_mm512_set1_epi32(f.act.0), _mm512_set1_epi32(f.act.1));
+        let cp = constant.as_ptr();
+        let op = out.as_mut_ptr();
+        for k in 0..d.blocks {
+            let c0 = k * DBLOCK;
+            let n = (od - c0).min(DBLOCK);
+            let mask: u32 = if n == DBLOCK {
+                u32::MAX
+            } else {
+                (1u32 << n) - 1
+            };
+            let ld = |a: *const i32| _mm512_loadu_si512(a as *const __m512i);
+            let (c_lo, c_hi) = (ld(cp.add(k * 32)), ld(cp.add(k * 32 + 16)));
+            let at = k * 32;
+            let (m_lo, m_hi) = (
+                ld(d.rq[0].as_ptr().add(at)),
+                ld(d.rq[0].as_ptr().add(at + 16)),
+            );
+            let (l_lo, l_hi) = (
+                ld(d.rq[1].as_ptr().add(at)),
+                ld(d.rq[1].as_ptr().add(at + 16)),
+            );
+            let (r_lo, r_hi) = (
+                ld(d.rq[2].as_ptr().add(at)),
+                ld(d.rq[2].as_ptr().add(at + 16)),
+            );
+            let wk = d.w.as_ptr().add(k * d.pairs * 2 * DBLOCK);
+            for ox in 0..out_w {
+                let pp = ptrs.as_ptr().add(ox * tp);
+                let mut lo = c_lo;
+                let mut hi = c_hi;
+                for pr in 0..d.pairs {
+                    let a = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(
+                        mask,
+                        (*pp.add(2 * pr)).add(c0),
+                    ));
+                    let b = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(
+                        mask,
+                        (*pp.add(2 * pr + 1)).add(c0),
+                    ));
+                    let w = wk.add(pr * 2 * DBLOCK);
+                    let wl = _mm512_loadu_si512(w as *const __m512i);
+                    let wh = _mm512_loadu_si512(w.add(DBLOCK) as *const __m512i);
+                    lo = _mm512_add_epi32(lo, _mm512_madd_epi16(_mm512_unpacklo_epi16(a, b), wl));
+                    hi = _mm512_add_epi32(hi, _mm512_madd_epi16(_mm512_unpackhi_epi16(a, b), wh));
+                }
+                let fin = |v: __m512i| {
+                    _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(v, offset), vmin), vmax)
+                };
+                let q_lo = fin(mbqm(lo, m_lo, l_lo, r_lo));
+                let q_hi = fin(mbqm(hi, m_hi, l_hi, r_hi));
+                let packed = _mm512_packs_epi32(q_lo, q_hi);
+                _mm256_mask_storeu_epi8(op.add(ox * od + c0), mask, _mm512_cvtsepi16_epi8(packed));
+            }
+        }
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -393,6 +662,39 @@ mod tests {
             for par in [Parallelism::None, Parallelism::Rayon] {
                 let mut x = vec![0i8; len];
                 depthwise_conv_per_channel_fast(&p, &f, &input, Some(&bias), &mut x, par).unwrap();
+                prop_assert_eq!(&r, &x);
+            }
+        }
+
+        /// Depth multiplier 1 (the direct kernel where the CPU has AVX-512): several channel
+        /// blocks and partial blocks, 3x3 / 5x5 / odd tap counts, strides 1 and 2, dilation,
+        /// extreme zero points and multipliers with left shifts.
+        #[test]
+        fn direct_equals_reference(
+            (h, w, c, kh, kw) in (1usize..12, 1usize..12, 1usize..100, 1usize..6, 1usize..6),
+            (s, d, same, izp, ozp, seed, big) in (1usize..3, 1usize..3, any::<bool>(), -128i32..128, -128i32..128, any::<u64>(), any::<bool>()),
+        ) {
+            let opts = DepthwiseOptions {
+                padding: if same { Padding::Same } else { Padding::Valid },
+                stride_h: s, stride_w: s, dilation_h: d, dilation_w: 3 - d,
+                depth_multiplier: 1,
+                activation: if big { FusedActivation::None } else { FusedActivation::Relu6 },
+            };
+            let scales: Vec<f32> = (0..c).map(|i| if big { 0.5 + 0.3 * i as f32 } else { 0.0004 + 0.0007 * i as f32 }).collect();
+            let Ok(p) = DepthwiseParams::prepare::<i8>(opts, [1, h, w, c], [1, kh, kw, c],
+                QParams::new(0.05, izp), &scales, QParams::new(0.04, ozp)) else { return Ok(()); };
+            let mut st = seed;
+            let mut rnd = || { st = st.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); (st >> 56) as i8 };
+            let input: Vec<i8> = (0..h * w * c).map(|_| rnd()).collect();
+            let filter: Vec<i8> = (0..kh * kw * c).map(|_| rnd().max(-127)).collect();
+            let bias: Vec<i32> = (0..c).map(|i| (i as i32 * 7919) % 20001 - 10000).collect();
+            let len = p.output_shape.iter().product();
+            let f = DepthwiseFastFilter::new(&p, &filter).unwrap();
+            for b in [None, Some(&bias[..])] {
+                let mut r = vec![0i8; len];
+                depthwise_conv_per_channel_ref(&p, &input, &filter, b, &mut r).unwrap();
+                let mut x = vec![0i8; len];
+                depthwise_conv_per_channel_fast(&p, &f, &input, b, &mut x, Parallelism::None).unwrap();
                 prop_assert_eq!(&r, &x);
             }
         }

@@ -174,7 +174,7 @@ impl FullyConnectedParams {
     }
 
     #[inline]
-    fn scale_acc_i64(&self, acc: i64, c: usize) -> i32 {
+    pub(crate) fn scale_acc_i64(&self, acc: i64, c: usize) -> i32 {
         let ch = self.channel(c);
         match self.rescale {
             FcRescale::QuantizedMultiplier => self.multipliers[ch].apply_i64(acc),
