@@ -390,6 +390,9 @@ pub fn main(args: Args) -> Result<()> {
     {
         bail!("--input-type/--output-type apply to --mode int8 and int16x8 only");
     }
+    if !matches!(args.mode, Mode::Int8 | Mode::Int16x8) && !args.keep_float.is_empty() {
+        bail!("--keep-float applies to --mode int8 and int16x8 only");
+    }
     let float = prepare_float(&m.graph)?;
     let ranges = match args.mode {
         Mode::Int8 | Mode::Int16x8 => Some(ranges_for(&float, &args)?),
