@@ -154,6 +154,33 @@ impl Conv2dWeights {
         self.k + self.lead
     }
 
+    /// `out = a · W_g` for group `g`: `a` is `np × rows()` with row stride `lda`, `out` is
+    /// `np × group_out_c` with row stride `ldc`.
+    fn group_product(
+        &self,
+        g: usize,
+        np: usize,
+        a: &[f32],
+        lda: usize,
+        out: &mut [f32],
+        ldc: usize,
+    ) -> Result<()> {
+        let (og, kl) = (self.group_out_c, self.rows());
+        matmul(
+            np,
+            og,
+            kl,
+            a,
+            lda,
+            &self.packed[g * kl * og..(g + 1) * kl * og],
+            og,
+            out,
+            ldc,
+            false,
+            Parallelism::None,
+        )
+    }
+
     fn check(&self, p: &Conv2dParams) -> Result<()> {
         if self.groups != p.groups
             || self.k != p.kernel_h * p.kernel_w * p.group_in_c()
@@ -259,19 +286,7 @@ fn tile_pointwise(
     let (ig, og) = (p.group_in_c(), w.group_out_c);
     let a = &input[px0 * p.in_c..(px0 + np) * p.in_c];
     for g in 0..p.groups {
-        matmul(
-            np,
-            og,
-            ig,
-            &a[g * ig..],
-            p.in_c,
-            &w.packed[g * w.k * og..(g + 1) * w.k * og],
-            og,
-            &mut out[g * og..],
-            p.out_c,
-            false,
-            Parallelism::None,
-        )?;
+        w.group_product(g, np, &a[g * ig..], p.in_c, &mut out[g * og..], p.out_c)?;
     }
     Ok(())
 }
@@ -293,19 +308,7 @@ fn tile_pointwise_lead(
             dst[0] = 1.0;
             copy_run(&mut dst[1..], &src[g * ig..(g + 1) * ig]);
         }
-        matmul(
-            np,
-            og,
-            kl,
-            col,
-            kl,
-            &w.packed[g * kl * og..(g + 1) * kl * og],
-            og,
-            &mut out[g * og..],
-            p.out_c,
-            false,
-            Parallelism::None,
-        )?;
+        w.group_product(g, np, col, kl, &mut out[g * og..], p.out_c)?;
     }
     Ok(())
 }
@@ -322,19 +325,7 @@ fn tile_im2col(
     let (og, kl) = (w.group_out_c, w.rows());
     for g in 0..p.groups {
         im2col(p, input, px0, g, w.lead, col);
-        matmul(
-            np,
-            og,
-            kl,
-            col,
-            kl,
-            &w.packed[g * kl * og..(g + 1) * kl * og],
-            og,
-            &mut out[g * og..],
-            p.out_c,
-            false,
-            Parallelism::None,
-        )?;
+        w.group_product(g, np, col, kl, &mut out[g * og..], p.out_c)?;
     }
     Ok(())
 }
