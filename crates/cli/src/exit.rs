@@ -12,19 +12,36 @@ pub const BAD_INPUT: i32 = 1;
 /// Exit code for internal errors (see module docs).
 pub const INTERNAL: i32 = 70;
 
-/// Prints `error: <cause chain>` on one line (whitespace in messages folded) and exits with [`BAD_INPUT`].
+/// Prints `error: <cause chain>` on one line (see [`one_line`]) and exits with [`BAD_INPUT`].
 pub fn report(e: &anyhow::Error) -> ! {
-    let chain: Vec<String> = e
-        .chain()
-        .map(|c| {
-            c.to_string()
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect();
-    eprintln!("error: {}", chain.join(": "));
+    let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+    eprintln!("error: {}", one_line(&chain));
     std::process::exit(BAD_INPUT);
+}
+
+/// Joins an error's cause chain (outermost first) with `": "` on one line: whitespace is
+/// folded, a cause whose text the line already ends with is left out, and a cause that starts
+/// with `PATH: ` where the line already quotes `'PATH'` loses that prefix.
+pub fn one_line(chain: &[String]) -> String {
+    let mut line = String::new();
+    for msg in chain {
+        let mut m = msg.split_whitespace().collect::<Vec<_>>().join(" ");
+        if line.is_empty() {
+            line = m;
+            continue;
+        }
+        if line.ends_with(&m) {
+            continue;
+        }
+        if let Some((head, rest)) = m.split_once(": ") {
+            if line.contains(&format!("'{head}'")) {
+                m = rest.to_string();
+            }
+        }
+        line.push_str(": ");
+        line.push_str(&m);
+    }
+    line
 }
 
 /// Makes any panic print an internal-error message that asks for a bug report and exit with
@@ -59,5 +76,33 @@ pub const INJECT_PANIC_ENV: &str = "EDGEQUANT_INJECT_PANIC";
 pub fn fault_point(point: &str) {
     if std::env::var_os(INJECT_PANIC_ENV).is_some_and(|v| v == point) {
         panic!("fault injected at '{point}' ({INJECT_PANIC_ENV})");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn drops_repeated_cause_and_quoted_path_prefix() {
+        let c = s(&[
+            "cannot read calibration data 'd/x.gz'",
+            "d/x.gz: corrupt deflate stream",
+            "corrupt deflate stream",
+        ]);
+        assert_eq!(
+            one_line(&c),
+            "cannot read calibration data 'd/x.gz': corrupt deflate stream"
+        );
+    }
+
+    #[test]
+    fn keeps_distinct_causes_and_unquoted_paths() {
+        let c = s(&["cannot read 'a'", "b: bad\n  header", "io error"]);
+        assert_eq!(one_line(&c), "cannot read 'a': b: bad header: io error");
     }
 }

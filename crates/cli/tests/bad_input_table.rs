@@ -318,6 +318,14 @@ fn make(name: &str) -> Vec<u8> {
             b.extend_from_slice(b"{'descr': '<f4', ");
             b
         }
+        "deeply_nested.npy" => npy(
+            &format!(
+                "{{'descr': '<f4', 'fortran_order': False, 'shape': (1, 28, 28, 1), 'x': {}1{}}}",
+                "{".repeat(30),
+                "}".repeat(30)
+            ),
+            &[0; 3136],
+        ),
         "huge_shape.npy" => npy(
             "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, 28, 28, 1), }",
             &[0; 64],

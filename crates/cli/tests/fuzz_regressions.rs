@@ -4,8 +4,14 @@
 //! - `npy_bool_round_trip.npy` (target `npy_read`; a seed: a `|b1` array cut from MNIST): a
 //!   bool array read as `Bool` but `encode_npy` wrote it as `|u1`, so it read back as uint8
 //!   (`run` wrote bool outputs as uint8). Bool arrays are now written as `|b1`.
+//! - `onnx_empty_constant_output.onnx` (target `inspect_convert`; the ONNX backend test
+//!   `test_shape_start_1` mutated to `start = 3`): SHAPE folds to an empty int64 constant that
+//!   is a graph output. The .tflite writer stores it as an empty buffer, which reads back as
+//!   "no data", so the written model failed to read ("never produced"). The reader now takes a
+//!   zero-element tensor that nothing produces as an empty constant.
 
 use edgequant::arrays::{encode_npy, read_npy_from};
+use edgequant::model::{load_bytes, LoadOptions};
 use edgequant_ir::DType;
 use std::path::Path;
 
@@ -33,4 +39,21 @@ fn npy_bool_round_trip() {
     assert_eq!(a.dtype, DType::Bool);
     assert_eq!(a.shape, vec![3, 6, 6]);
     npy_round_trip(&bytes);
+}
+
+/// The `inspect_convert` property: a model that loads writes, and reads back with the same
+/// outputs.
+#[test]
+fn onnx_empty_constant_output_round_trips() {
+    let bytes = data("onnx_empty_constant_output.onnx");
+    let m = load_bytes(Path::new("case.onnx"), &bytes, &LoadOptions::default()).expect("import");
+    let out = m.graph.tensor(m.graph.outputs[0]).clone();
+    assert_eq!(out.shape, vec![0]);
+    let written = edgequant_tflite::write_model(&m.graph, "case").expect("write");
+    let back = load_bytes(Path::new("back.tflite"), &written, &LoadOptions::default())
+        .expect("a written model must read");
+    let out_back = back.graph.tensor(back.graph.outputs[0]);
+    assert_eq!(out_back.shape, out.shape);
+    assert_eq!(out_back.dtype, out.dtype);
+    assert!(out_back.data.as_ref().is_some_and(|d| d.is_empty()));
 }

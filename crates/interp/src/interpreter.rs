@@ -1,3 +1,4 @@
+mod fuse;
 mod memory;
 pub use memory::MemoryPlan;
 
@@ -170,6 +171,7 @@ impl Interpreter {
             par: Parallelism::Rayon,
             pool: Mutex::new(Pool::default()),
         };
+        it.fuse_channel_tables();
         it.plan_lifetimes();
         Ok(it)
     }
@@ -250,7 +252,9 @@ impl Interpreter {
     /// [`Interpreter::run`], calling `hook(id, value)` for every graph input and then for
     /// every tensor computed at run time, in execution order, as soon as it is computed
     /// (before its buffer can be reused). Outputs of nodes folded at preparation (constant
-    /// subgraphs such as DEQUANTIZE of weights, SHAPE of static tensors) are not reported.
+    /// subgraphs such as DEQUANTIZE of weights, SHAPE of static tensors) and intermediates of
+    /// composed per-channel table steps (an int8 MUL by a per-channel constant read only by an
+    /// ADD of one) are not reported.
     pub fn run_with_hook(
         &self,
         inputs: Vec<TensorValue>,

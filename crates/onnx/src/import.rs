@@ -21,8 +21,25 @@ pub const OPSET_RANGE: (i64, i64) = (7, 28);
 pub fn decode_model(bytes: &[u8]) -> Result<ModelProto> {
     ModelProto::decode(bytes).map_err(|e| OnnxError::Decode {
         what: "ModelProto",
-        reason: e.to_string(),
+        reason: shorten_decode_error(&e.to_string()),
     })
+}
+
+/// Shortens a protobuf decode error whose field path is long (deeply nested graphs) to its
+/// first two and last three path steps, keeping the reason at the end.
+fn shorten_decode_error(msg: &str) -> String {
+    const KEEP_HEAD: usize = 3;
+    const KEEP_TAIL: usize = 4;
+    let parts: Vec<&str> = msg.split(": ").collect();
+    if parts.len() <= KEEP_HEAD + KEEP_TAIL + 1 {
+        return msg.to_string();
+    }
+    let skipped = parts.len() - KEEP_HEAD - KEEP_TAIL;
+    format!(
+        "{}: ... {skipped} more levels ...: {}",
+        parts[..KEEP_HEAD].join(": "),
+        parts[parts.len() - KEEP_TAIL..].join(": ")
+    )
 }
 
 /// True for the default ONNX domain.
@@ -418,8 +435,27 @@ fn bind_outputs(
 pub fn read_tensor_proto(bytes: &[u8]) -> Result<Tensor> {
     let t = TensorProto::decode(bytes).map_err(|e| OnnxError::Decode {
         what: "TensorProto",
-        reason: e.to_string(),
+        reason: shorten_decode_error(&e.to_string()),
     })?;
     let c = const_from_proto(&t)?;
     c.to_ir(t.name.as_deref().unwrap_or(""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shorten_decode_error;
+
+    #[test]
+    fn long_decode_paths_are_shortened_short_ones_kept() {
+        let short = "failed to decode Protobuf message: GraphProto.node: invalid wire type";
+        assert_eq!(shorten_decode_error(short), short);
+        let long = format!(
+            "failed to decode Protobuf message: {}recursion limit reached",
+            "A.b: C.d: ".repeat(10)
+        );
+        assert_eq!(
+            shorten_decode_error(&long),
+            "failed to decode Protobuf message: A.b: C.d: ... 15 more levels ...: C.d: A.b: C.d: recursion limit reached"
+        );
+    }
 }

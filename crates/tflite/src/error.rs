@@ -48,9 +48,13 @@ pub enum TfliteError {
         /// The four identifier bytes found, escaped.
         found: String,
     },
-    /// The flatbuffer verifier rejected the file (truncated or corrupt).
-    #[error("corrupt TFLite flatbuffer: {0}")]
-    Flatbuffer(#[from] flatbuffers::InvalidFlatbuffer),
+    /// The flatbuffer verifier rejected the file (truncated or corrupt); `reason` names the
+    /// schema field path and the byte range involved (see [`TfliteError::from_verifier`]).
+    #[error("corrupt TFLite flatbuffer: {reason}")]
+    Flatbuffer {
+        /// What the verifier found, with the field path (`subgraphs[0].tensors[3].name`).
+        reason: String,
+    },
     /// A model-level field has an invalid or unsupported value.
     #[error("model field '{field}': {reason}")]
     Field {
@@ -96,7 +100,9 @@ pub enum TfliteError {
         /// What is wrong.
         reason: String,
     },
-    /// A graph node cannot be written as TFLite (e.g. explicit padding, no TFLite equivalent).
+    /// A graph node cannot be written as TFLite (e.g. explicit padding, no TFLite equivalent),
+    /// or a node read from a file is inconsistent (e.g. an integer convolution without
+    /// quantization parameters).
     #[error("node '{node}' ({op}): {reason}")]
     Node {
         /// Node name.
@@ -109,4 +115,104 @@ pub enum TfliteError {
     /// The graph read from the file (or given to the writer) violates an IR invariant.
     #[error(transparent)]
     Ir(#[from] IrError),
+}
+
+impl TfliteError {
+    /// Describes a flatbuffer verifier failure on a file of `file_len` bytes in one line: what
+    /// is wrong, at which schema field path (outermost first, e.g.
+    /// `subgraphs[0].operators[5].inputs`) and, for ranges past the end of the file, that the
+    /// file is truncated.
+    pub fn from_verifier(e: &flatbuffers::InvalidFlatbuffer, file_len: usize) -> Self {
+        use flatbuffers::InvalidFlatbuffer as F;
+        let path = |t: &dyn AsRef<[flatbuffers::ErrorTraceDetail]>| -> String {
+            let mut s = String::new();
+            for d in t.as_ref().iter().rev() {
+                match d {
+                    flatbuffers::ErrorTraceDetail::TableField { field_name, .. } => {
+                        if !s.is_empty() {
+                            s.push('.');
+                        }
+                        s.push_str(field_name.as_ref());
+                    }
+                    flatbuffers::ErrorTraceDetail::VectorElement { index, .. } => {
+                        s.push_str(&format!("[{index}]"));
+                    }
+                    flatbuffers::ErrorTraceDetail::UnionVariant { variant, .. } => {
+                        s.push_str(&format!("<{variant}>"));
+                    }
+                }
+            }
+            if s.is_empty() {
+                "the root table".to_string()
+            } else {
+                format!("field `{s}`")
+            }
+        };
+        let reason = match e {
+            F::MissingRequiredField {
+                required,
+                error_trace,
+            } => format!(
+                "required field `{required}` is missing in {}",
+                path(error_trace)
+            ),
+            F::InconsistentUnion {
+                field,
+                field_type,
+                error_trace,
+            } => format!(
+                "union `{field}` and its type `{field_type}` disagree in {}",
+                path(error_trace)
+            ),
+            F::Utf8Error {
+                range, error_trace, ..
+            } => format!(
+                "string at bytes [{}, {}) in {} is not valid UTF-8",
+                range.start,
+                range.end,
+                path(error_trace)
+            ),
+            F::MissingNullTerminator { range, error_trace } => format!(
+                "string at bytes [{}, {}) in {} has no NUL terminator",
+                range.start,
+                range.end,
+                path(error_trace)
+            ),
+            F::Unaligned {
+                position,
+                unaligned_type,
+                error_trace,
+            } => format!(
+                "{unaligned_type} at byte {position} in {} is misaligned",
+                path(error_trace)
+            ),
+            F::RangeOutOfBounds { range, error_trace } if range.end > file_len => format!(
+                "{} points to bytes [{}, {}), past the end of the {file_len}-byte file \
+                 (the file is truncated or corrupt)",
+                path(error_trace),
+                range.start,
+                range.end
+            ),
+            F::RangeOutOfBounds { range, error_trace } => format!(
+                "{} points to bytes [{}, {}), outside the flatbuffer",
+                path(error_trace),
+                range.start,
+                range.end
+            ),
+            F::SignedOffsetOutOfBounds {
+                soffset,
+                position,
+                error_trace,
+            } => format!(
+                "vtable offset {soffset} at byte {position} in {} points outside the file",
+                path(error_trace)
+            ),
+            F::TooManyTables => "more tables than the verifier limit allows".to_string(),
+            F::ApparentSizeTooLarge => {
+                "apparent size exceeds the 2 GiB flatbuffer limit".to_string()
+            }
+            F::DepthLimitReached => "tables nested deeper than the verifier limit".to_string(),
+        };
+        TfliteError::Flatbuffer { reason }
+    }
 }

@@ -55,7 +55,8 @@ pub fn read_model(bytes: &[u8]) -> Result<TfliteModel, TfliteError> {
             found: ident.escape_ascii().to_string(),
         });
     }
-    let model = fb::root_as_model_with_opts(&verifier_options(), bytes)?;
+    let model = fb::root_as_model_with_opts(&verifier_options(), bytes)
+        .map_err(|e| TfliteError::from_verifier(&e, bytes.len()))?;
     if model.version() != SCHEMA_VERSION {
         return Err(TfliteError::Field {
             field: "Model.version".into(),
@@ -229,7 +230,9 @@ pub fn read_model(bytes: &[u8]) -> Result<TfliteModel, TfliteError> {
         inputs: graph_inputs.into_iter().flatten().collect(),
         outputs: graph_outputs.into_iter().flatten().collect(),
     };
+    mark_empty_constants(&mut graph);
     graph.validate()?;
+    check_integer_convolutions(&graph)?;
     check_types(&mut graph, &unknown_rank, &op_index)?;
 
     let signature = model
@@ -335,6 +338,65 @@ fn read_tensor(
         },
         unknown_rank,
     ))
+}
+
+/// A tensor with zero elements that no operator produces and that is not a graph input is a
+/// constant (its data is empty, which a .tflite buffer cannot tell apart from "no data").
+fn mark_empty_constants(graph: &mut Graph) {
+    let mut produced = vec![false; graph.tensors.len()];
+    for t in graph.nodes.iter().flat_map(|n| &n.outputs) {
+        if let Some(p) = produced.get_mut(t.0) {
+            *p = true;
+        }
+    }
+    for t in &graph.inputs {
+        if let Some(p) = produced.get_mut(t.0) {
+            *p = true;
+        }
+    }
+    for (t, produced) in graph.tensors.iter_mut().zip(produced) {
+        if !produced && t.data.is_none() && t.shape.contains(&0) {
+            t.data = Some(Arc::from(&[][..]));
+        }
+    }
+}
+
+/// Integer CONV_2D / DEPTHWISE_CONV_2D need quantization parameters on their input and
+/// weights (the int32/int64 bias scale is derived from them; TFLite rejects them otherwise).
+fn check_integer_convolutions(graph: &Graph) -> Result<(), TfliteError> {
+    for node in &graph.nodes {
+        let op = match &node.op {
+            edgequant_ir::Op::Conv2d(_) => "CONV_2D",
+            edgequant_ir::Op::DepthwiseConv2d(_) => "DEPTHWISE_CONV_2D",
+            _ => continue,
+        };
+        let operand = |i: usize| {
+            node.inputs
+                .get(i)
+                .copied()
+                .flatten()
+                .and_then(|t| graph.tensors.get(t.0))
+        };
+        let (Some(x), Some(w)) = (operand(0), operand(1)) else {
+            continue;
+        };
+        if !matches!(x.dtype, DType::I8 | DType::U8 | DType::I16) {
+            continue;
+        }
+        for (what, t) in [("input", x), ("weights", w)] {
+            if t.quant.is_none() {
+                return Err(TfliteError::Node {
+                    node: node.name.clone(),
+                    op: op.to_string(),
+                    reason: format!(
+                        "{} {what} '{}' have no quantization parameters",
+                        t.dtype, t.name
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Constant data of buffer `index` (`None` when the buffer is empty).

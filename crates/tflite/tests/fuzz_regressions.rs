@@ -8,6 +8,10 @@
 //!   `[998244352]` input (under the 2 GiB tensor limit) to an output stored with unknown rank.
 //!   The reader adopted the inferred float32 shape (3.7 GiB) unchecked, so the model read but
 //!   its written copy did not. Inferred shapes are now held to the same limit.
+//! - `int8_conv_weights_without_quant.bin`: an int8 CONV_2D whose weights have no quantization
+//!   parameters and whose bias operand is omitted. It read, but the writer (which must add the
+//!   zero bias TFLite needs, with scale input × weight scale) failed. Integer convolutions
+//!   without input or weight parameters are now rejected on read, naming the node and tensor.
 
 use edgequant_tflite::{read_model, write_tflite_model};
 use std::path::Path;
@@ -46,4 +50,18 @@ fn inferred_shapes_obey_the_tensor_size_limit() {
         .to_string();
     assert!(err.contains("DEQUANTIZE"), "{err}");
     assert!(err.contains("byte limit of one tensor"), "{err}");
+}
+
+#[test]
+fn integer_convolution_needs_quantization_parameters() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz");
+    let data = std::fs::read(dir.join("int8_conv_weights_without_quant.bin")).expect("read");
+    let err = read_model(&data)
+        .expect_err("int8 weights without parameters")
+        .to_string();
+    assert!(err.contains("CONV_2D"), "{err}");
+    assert!(
+        err.contains("weights 'tutorial_cnn_1/conv2d_1/convolution' have no quantization"),
+        "{err}"
+    );
 }

@@ -51,9 +51,20 @@ fn read_full(path: &Path, r: &mut impl Read, buf: &mut [u8], what: &str) -> Resu
         if e.kind() == std::io::ErrorKind::UnexpectedEof {
             CalibError::truncated(path, format!("file ends inside the IDX {what}"))
         } else {
-            CalibError::io(path, e)
+            stream_error(path, e, what)
         }
     })
+}
+
+/// Maps a read error: invalid data comes from the gzip decoder (a corrupt stream), anything
+/// else is an I/O error.
+fn stream_error(path: &Path, e: std::io::Error, what: &str) -> CalibError {
+    match e.kind() {
+        std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput => {
+            CalibError::format(path, format!("corrupt gzip stream in the IDX {what} ({e})"))
+        }
+        _ => CalibError::io(path, e),
+    }
 }
 
 /// Reads an IDX file (gzip-compressed if it starts with the gzip magic), keeping the first
@@ -175,7 +186,7 @@ fn read_idx_stream(
     (&mut r)
         .take(want as u64)
         .read_to_end(&mut bytes)
-        .map_err(|e| CalibError::io(path, e))?;
+        .map_err(|e| stream_error(path, e, "data"))?;
     if bytes.len() < want {
         return Err(CalibError::truncated(
             path,
@@ -187,7 +198,9 @@ fn read_idx_stream(
     }
     if file_len.is_none() && out_dims[0] == dims[0] {
         let mut extra = [0u8; 1];
-        let n = r.read(&mut extra).map_err(|e| CalibError::io(path, e))?;
+        let n = r
+            .read(&mut extra)
+            .map_err(|e| stream_error(path, e, "data"))?;
         if n > 0 {
             return Err(CalibError::truncated(
                 path,

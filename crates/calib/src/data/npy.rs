@@ -12,6 +12,8 @@ use std::path::Path;
 
 /// Largest accepted `.npy` header (numpy writes a few hundred bytes).
 const MAX_HEADER_LEN: usize = 1 << 20;
+/// Deepest bracket nesting accepted in an `.npy` header (see [`nesting_depth`]).
+const MAX_HEADER_DEPTH: usize = 6;
 
 /// Elements of an array read from `.npy`, by element type.
 #[derive(Clone, Debug, PartialEq)]
@@ -93,9 +95,36 @@ fn read_prefix(
     prefix.resize(start + header_len, 0);
     r.read_exact(&mut prefix[start..]).map_err(eof)?;
     let text = String::from_utf8_lossy(&prefix[start..]);
+    let depth = nesting_depth(&text);
+    if depth > MAX_HEADER_DEPTH {
+        return Err(bad(format!(
+            "header nests brackets {depth} levels deep (at most {MAX_HEADER_DEPTH}; numpy writes 2 for a plain array)"
+        )));
+    }
     let shape = parse_shape(&text)
         .ok_or_else(|| bad(format!("cannot read the shape in header {:?}", text.trim())))?;
     Ok((prefix, shape))
+}
+
+/// Deepest nesting of `(`, `[` and `{` in an `.npy` header, outside quoted strings. The
+/// header parser `npyz` uses backtracks over nested brackets in time exponential in the depth
+/// (14 levels took 27 s), so deeper headers are rejected before it sees them.
+fn nesting_depth(text: &str) -> usize {
+    let (mut depth, mut max, mut quote) = (0usize, 0usize, None);
+    for ch in text.chars() {
+        match (quote, ch) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(ch),
+            (None, '(' | '[' | '{') => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            (None, ')' | ']' | '}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 /// Parses the `'shape': (a, b, ...)` entry of an `.npy` header dictionary.
@@ -624,6 +653,15 @@ pub(crate) fn load_npz_dataset(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nesting_depth_ignores_quoted_brackets() {
+        let plain = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }";
+        assert_eq!(nesting_depth(plain), 2);
+        assert_eq!(nesting_depth("{'a((': \"[[\", 'b': [(1,)]}"), 3);
+        let deep = format!("{{'x': {}1{}}}", "{".repeat(30), "}".repeat(30));
+        assert_eq!(nesting_depth(&deep), 31);
+    }
 
     #[test]
     fn shape_parsing() {

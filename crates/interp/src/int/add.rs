@@ -46,6 +46,9 @@ fn prepare(
     let p = with_int!(out.dtype, T => AddParams::prepare::<T>(qa, qb, qo, act, subtract),
         return Err(ctx.unsupported(format!("{} output", out.dtype))))
     .map_err(prep_err(ctx))?;
+    if let Some(k) = super::channel_lut::prepare(ctx, |x, y| p.apply(x, y)) {
+        return Ok(k);
+    }
     let rows_by_y = b.numel() <= a.numel();
     let lut = match out.dtype {
         DType::I8 => Some(BinaryLut8::build::<i8>(|x, y| p.apply(x, y), rows_by_y)),

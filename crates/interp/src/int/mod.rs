@@ -26,6 +26,7 @@ use edgequant_kernels::int::{self as ki, FusedActivation, QParams};
 
 mod add;
 mod average_pool2d;
+pub(crate) mod channel_lut;
 mod concatenation;
 mod conv2d;
 mod depthwise_conv2d;

@@ -43,6 +43,9 @@ impl IntPrepare for Mul {
         let p = with_int!(out.dtype, T => MulParams::prepare::<T>(qa, qb, qo, act),
             return Err(ctx.unsupported(format!("{} output", out.dtype))))
         .map_err(prep_err(ctx))?;
+        if let Some(k) = super::channel_lut::prepare(ctx, |x, y| p.apply(x, y)) {
+            return Ok(k);
+        }
         let rows_by_y = b.numel() <= a.numel();
         let simd = elementwise_simd::supported(&a.shape, &b.shape);
         let lut = match out.dtype {

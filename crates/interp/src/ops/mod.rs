@@ -67,6 +67,11 @@ pub(crate) trait Kernel: Send + Sync {
     }
     /// Executes the node. Errors are reported with the node's name by the caller.
     fn run(&self, io: &mut Io<'_>) -> Result<(), String>;
+    /// For an 8-bit element-wise step that is a per-channel table of its one run-time operand:
+    /// the table and that operand's index (lets the interpreter compose consecutive steps).
+    fn channel_lut(&self) -> Option<(&edgequant_kernels::int::channel_lut::ChannelLut8, usize)> {
+        None
+    }
 }
 
 /// Prepares `ctx.node` by dispatching on its op.

@@ -21,6 +21,7 @@ pub mod activation16;
 pub mod add;
 pub mod binary_lut;
 pub mod broadcast;
+pub mod channel_lut;
 pub mod concatenation;
 pub mod conv;
 pub mod depthwise_conv;
