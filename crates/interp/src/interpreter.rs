@@ -77,6 +77,17 @@ impl Interpreter {
     /// [`InterpError::Unsupported`] for ops, dtypes or operand forms this interpreter does not
     /// run (e.g. arithmetic on int8 activations, run-time convolution weights).
     pub fn new(graph: &Graph) -> Result<Interpreter, InterpError> {
+        Self::prepare(graph, true)
+    }
+
+    /// [`Interpreter::new`] without composing consecutive per-channel table steps, so that
+    /// [`Interpreter::run_with_hook`] reports every tensor any node computes (for per-tensor
+    /// comparisons). Results are identical; only the composed steps' speed-up is lost.
+    pub fn new_unfused(graph: &Graph) -> Result<Interpreter, InterpError> {
+        Self::prepare(graph, false)
+    }
+
+    fn prepare(graph: &Graph, compose: bool) -> Result<Interpreter, InterpError> {
         graph.validate()?;
         for t in &graph.tensors {
             edgequant_ir::checked_byte_size(&t.name, t.dtype, &t.shape)?;
@@ -171,7 +182,9 @@ impl Interpreter {
             par: Parallelism::Rayon,
             pool: Mutex::new(Pool::default()),
         };
-        it.fuse_channel_tables();
+        if compose {
+            it.fuse_channel_tables();
+        }
         it.plan_lifetimes();
         Ok(it)
     }
@@ -252,9 +265,10 @@ impl Interpreter {
     /// [`Interpreter::run`], calling `hook(id, value)` for every graph input and then for
     /// every tensor computed at run time, in execution order, as soon as it is computed
     /// (before its buffer can be reused). Outputs of nodes folded at preparation (constant
-    /// subgraphs such as DEQUANTIZE of weights, SHAPE of static tensors) and intermediates of
-    /// composed per-channel table steps (an int8 MUL by a per-channel constant read only by an
-    /// ADD of one) are not reported.
+    /// subgraphs such as DEQUANTIZE of weights, SHAPE of static tensors) are not reported, nor,
+    /// unless prepared by [`Interpreter::new_unfused`], the intermediates of composed
+    /// per-channel table steps (an int8 MUL by a per-channel constant read only by an ADD of
+    /// one).
     pub fn run_with_hook(
         &self,
         inputs: Vec<TensorValue>,

@@ -182,3 +182,42 @@ fn memory_plan_reuses_buffers() {
         .expect("run");
     assert_eq!(out[0].shape, vec![1, 10]);
 }
+
+/// The TF-converted tutorial CNN has three unfolded batch norms (int8 MUL then ADD by
+/// per-channel constants): `Interpreter::new` runs each pair as one composed table, with
+/// outputs and every reported tensor identical to the unfused plan.
+#[test]
+fn composed_channel_tables_equal_the_unfused_plan() {
+    let g = tutorial_int8();
+    let fused = Interpreter::new(&g).expect("prepare");
+    let plain = Interpreter::new_unfused(&g).expect("prepare unfused");
+    assert_eq!(fused.num_steps() + 3, plain.num_steps());
+    let x = g.tensor(g.inputs[0]);
+    let mut s = 0x9e37_79b9_u32;
+    for _ in 0..8 {
+        let data: Vec<i8> = (0..x.numel())
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                (s >> 24) as u8 as i8
+            })
+            .collect();
+        let input = || TensorValue::new(x.shape.clone(), TensorData::I8(data.clone())).unwrap();
+        let mut seen_plain = std::collections::HashMap::new();
+        let out_plain = plain
+            .run_with_hook(vec![input()], &mut |id, v| {
+                seen_plain.insert(id, v.clone());
+            })
+            .expect("run unfused");
+        let mut reported = 0;
+        let out_fused = fused
+            .run_with_hook(vec![input()], &mut |id, v| {
+                assert_eq!(Some(v), seen_plain.get(&id), "tensor {}", g.tensor(id).name);
+                reported += 1;
+            })
+            .expect("run fused");
+        assert_eq!(out_fused, out_plain);
+        assert_eq!(reported + 3, seen_plain.len());
+    }
+}

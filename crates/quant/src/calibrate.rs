@@ -49,7 +49,7 @@ pub fn calibrate(
     if samples.is_empty() {
         return Err(QuantError::NoSamples);
     }
-    let interp = Interpreter::new(graph)?.with_parallelism(Parallelism::None);
+    let interp = Interpreter::new_unfused(graph)?.with_parallelism(Parallelism::None);
     let n = graph.tensors.len();
     let workers = rayon::current_num_threads().max(1).min(samples.len());
     let chunk = samples.len().div_ceil(workers);

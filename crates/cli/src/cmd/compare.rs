@@ -1,12 +1,11 @@
 //! `edgequant compare`: per-tensor error of a quantized model against its float model, and
 //! the HTML report.
 
-use super::quantize::parse_resize;
 use crate::model::{load, LoadOptions};
 use crate::output::write_atomic;
 use crate::report::{self, html, Comparison, TensorStats};
 use anyhow::{Context, Result};
-use edgequant_calib::{load_dataset, Dataset, InputSpec, Layout, ReadOptions};
+use edgequant_calib::{load_dataset, Dataset, InputSpec, ReadOptions};
 use edgequant_ir::Graph;
 use edgequant_quant::prepare_float;
 use std::path::{Path, PathBuf};
@@ -54,18 +53,8 @@ pub struct Args {
     /// Number of layers recommended to keep in float, at most.
     #[arg(long, default_value_t = 3)]
     pub max_keep_float: usize,
-    /// Per-channel mean subtracted from uint8 data/images.
-    #[arg(long, value_delimiter = ',', default_value = "0")]
-    pub mean: Vec<f32>,
-    /// Per-channel divisor of uint8 data/images.
-    #[arg(long, value_delimiter = ',', default_value = "255")]
-    pub std: Vec<f32>,
-    /// Resize images to H,W.
-    #[arg(long, value_delimiter = ',', num_args = 1)]
-    pub resize: Option<Vec<usize>>,
-    /// Layout of image samples: nhwc or nchw.
-    #[arg(long, default_value = "nhwc")]
-    pub layout: String,
+    #[command(flatten)]
+    pub pre: super::preprocess::PreprocessArgs,
     /// Fix a dynamic input dimension of an ONNX float model: NAME=D0,D1,...
     #[arg(long = "input-shape", value_parser = super::run::parse_input_shape)]
     pub input_shapes: Vec<(String, Vec<usize>)>,
@@ -140,13 +129,7 @@ pub fn main(args: Args) -> Result<()> {
     )?;
     let q = load(&args.quant, &LoadOptions::default())?;
     let float = prepare_float(&fl.graph)?;
-    let opts = ReadOptions {
-        max_samples: Some(args.samples),
-        mean: args.mean.clone(),
-        std: args.std.clone(),
-        resize: parse_resize(args.resize.as_deref())?,
-        layout: args.layout.parse::<Layout>()?,
-    };
+    let opts = args.pre.read_options(Some(args.samples))?;
     let data = load_samples(&float, &args.data, &opts)?;
     let c = report::compare(&float, &q.graph, data.samples())?;
     let keep = c.keep_float_candidates(args.max_keep_float);

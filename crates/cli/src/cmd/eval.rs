@@ -1,10 +1,9 @@
 //! `edgequant eval`: classification accuracy with edgequant's interpreter.
 
-use super::quantize::parse_resize;
 use crate::evaluate::accuracy;
 use crate::model::{load, LoadOptions};
 use anyhow::{Context, Result};
-use edgequant_calib::{load_dataset, read_labels, InputSpec, Layout, ReadOptions};
+use edgequant_calib::{load_dataset, read_labels, InputSpec};
 use edgequant_interp::Interpreter;
 use std::path::PathBuf;
 
@@ -35,18 +34,8 @@ pub struct Args {
     /// Use at most this many samples.
     #[arg(long)]
     pub samples: Option<usize>,
-    /// Per-channel mean subtracted from uint8 data/images.
-    #[arg(long, value_delimiter = ',', default_value = "0")]
-    pub mean: Vec<f32>,
-    /// Per-channel divisor of uint8 data/images.
-    #[arg(long, value_delimiter = ',', default_value = "255")]
-    pub std: Vec<f32>,
-    /// Resize images to H,W.
-    #[arg(long, value_delimiter = ',', num_args = 1)]
-    pub resize: Option<Vec<usize>>,
-    /// Layout of image samples: nhwc or nchw.
-    #[arg(long, default_value = "nhwc")]
-    pub layout: String,
+    #[command(flatten)]
+    pub pre: super::preprocess::PreprocessArgs,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -61,13 +50,7 @@ pub fn main(args: Args) -> Result<()> {
         .iter()
         .map(|&i| InputSpec::from_batched(g.tensor(i).name.clone(), &g.tensor(i).shape))
         .collect::<Result<Vec<_>, _>>()?;
-    let opts = ReadOptions {
-        max_samples: args.samples,
-        mean: args.mean.clone(),
-        std: args.std.clone(),
-        resize: parse_resize(args.resize.as_deref())?,
-        layout: args.layout.parse::<Layout>()?,
-    };
+    let opts = args.pre.read_options(args.samples)?;
     let mut data = load_dataset(&args.data, &specs, &opts)
         .with_context(|| format!("cannot read '{}'", args.data.display()))?;
     if let Some(l) = &args.labels {

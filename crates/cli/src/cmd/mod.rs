@@ -6,6 +6,7 @@ pub mod convert;
 pub mod demo;
 pub mod eval;
 pub mod inspect;
+pub mod preprocess;
 pub mod qat;
 pub mod quantize;
 pub mod run;

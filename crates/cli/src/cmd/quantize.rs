@@ -3,7 +3,7 @@
 use crate::model::{load, LoadOptions};
 use crate::output::write_atomic;
 use anyhow::{bail, Context, Result};
-use edgequant_calib::{load_dataset, CalibratorKind, InputSpec, Layout, ReadOptions};
+use edgequant_calib::{load_dataset, CalibratorKind, InputSpec};
 use edgequant_ir::{DType, Graph};
 use edgequant_quant::{
     calibrate, prepare_float, quantize_dynamic, quantize_float16, quantize_integer, DynamicOptions,
@@ -124,18 +124,8 @@ pub struct Args {
     /// Dynamic mode: weights with fewer elements stay float.
     #[arg(long, default_value_t = 1024)]
     pub min_elements: usize,
-    /// Per-channel mean subtracted from uint8 data/images (one value or one per channel).
-    #[arg(long, value_delimiter = ',', default_value = "0")]
-    pub mean: Vec<f32>,
-    /// Per-channel divisor of uint8 data/images (one value or one per channel).
-    #[arg(long, value_delimiter = ',', default_value = "255")]
-    pub std: Vec<f32>,
-    /// Resize images to H,W.
-    #[arg(long, value_delimiter = ',', num_args = 1)]
-    pub resize: Option<Vec<usize>>,
-    /// Layout of image samples: nhwc or nchw.
-    #[arg(long, default_value = "nhwc")]
-    pub layout: String,
+    #[command(flatten)]
+    pub pre: super::preprocess::PreprocessArgs,
     /// Fix a dynamic input dimension (ONNX): NAME=D0,D1,...
     #[arg(long = "input-shape", value_parser = super::run::parse_input_shape)]
     pub input_shapes: Vec<(String, Vec<usize>)>,
@@ -174,17 +164,6 @@ pub fn calibrator_kind(c: Calibrator) -> CalibratorKind {
     }
 }
 
-/// The data-reading options of `--samples/--mean/--std/--resize/--layout`.
-fn read_options(args: &Args, max_samples: Option<usize>) -> Result<ReadOptions> {
-    Ok(ReadOptions {
-        max_samples,
-        mean: args.mean.clone(),
-        std: args.std.clone(),
-        resize: parse_resize(args.resize.as_deref())?,
-        layout: args.layout.parse::<Layout>()?,
-    })
-}
-
 fn ranges_for(graph: &Graph, args: &Args) -> Result<Vec<Option<(f32, f32)>>> {
     let Some(data) = &args.data else {
         bail!(
@@ -203,14 +182,7 @@ fn ranges_for(graph: &Graph, args: &Args) -> Result<Vec<Option<(f32, f32)>>> {
             InputSpec::from_batched(t.name.clone(), &t.shape)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let resize = parse_resize(args.resize.as_deref())?;
-    let opts = ReadOptions {
-        max_samples: args.samples,
-        mean: args.mean.clone(),
-        std: args.std.clone(),
-        resize,
-        layout: args.layout.parse::<Layout>()?,
-    };
+    let opts = args.pre.read_options(args.samples)?;
     let t0 = Instant::now();
     let ds = load_dataset(data, &specs, &opts)
         .with_context(|| format!("cannot read calibration data '{}'", data.display()))?;
@@ -406,7 +378,7 @@ pub fn main(args: Args) -> Result<()> {
             let data = super::compare::load_samples(
                 &float,
                 path,
-                &read_options(&args, args.target.eval_samples)?,
+                &args.pre.read_options(args.target.eval_samples)?,
             )?;
             let data = super::target_accuracy::eval_dataset(data, &args.target, t)?;
             super::target_accuracy::quantize_to_target(&float, &settings(&args), r, t, &data)?.0

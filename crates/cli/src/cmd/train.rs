@@ -4,7 +4,7 @@
 use crate::model::{load, LoadOptions};
 use crate::output::write_atomic;
 use anyhow::{bail, Context, Result};
-use edgequant_calib::{load_dataset, read_labels, Dataset, InputSpec, Layout, ReadOptions};
+use edgequant_calib::{load_dataset, read_labels, Dataset, InputSpec};
 use edgequant_qat::{export_float, to_tflite, Model, Spec, StepInfo, TrainOptions, TrainReport};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -58,18 +58,8 @@ pub struct TrainArgs {
     /// Stop after this many steps.
     #[arg(long)]
     pub max_steps: Option<usize>,
-    /// Per-channel mean subtracted from uint8 data/images (one value or one per channel).
-    #[arg(long, value_delimiter = ',', default_value = "0")]
-    pub mean: Vec<f32>,
-    /// Per-channel divisor of uint8 data/images (one value or one per channel).
-    #[arg(long, value_delimiter = ',', default_value = "255")]
-    pub std: Vec<f32>,
-    /// Resize images to H,W.
-    #[arg(long, value_delimiter = ',', num_args = 1)]
-    pub resize: Option<Vec<usize>>,
-    /// Layout of image samples: nhwc or nchw.
-    #[arg(long, default_value = "nhwc")]
-    pub layout: String,
+    #[command(flatten)]
+    pub pre: super::preprocess::PreprocessArgs,
     /// Worker threads (default: all cores). Results are reproducible for a fixed count.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -112,13 +102,7 @@ pub fn load_trainable(path: &Path, seed: u64) -> Result<Model> {
 /// Loads data and labels for `model`.
 pub fn load_training_data(model: &Model, a: &TrainArgs) -> Result<(Dataset, Vec<u32>)> {
     let spec = InputSpec::new(model.input_name.clone(), model.input_shape.clone());
-    let opts = ReadOptions {
-        max_samples: a.samples,
-        mean: a.mean.clone(),
-        std: a.std.clone(),
-        resize: super::quantize::parse_resize(a.resize.as_deref())?,
-        layout: a.layout.parse::<Layout>()?,
-    };
+    let opts = a.pre.read_options(a.samples)?;
     let ds = load_dataset(&a.data, &[spec], &opts)
         .with_context(|| format!("cannot read training data '{}'", a.data.display()))?;
     let labels = match (&a.labels, ds.labels()) {

@@ -233,8 +233,8 @@ fn match_tensors(float: &Graph, quant: &Graph) -> Result<Vec<(TensorId, TensorId
 /// Errors: a graph the interpreter cannot run, samples that do not fit the models, or two
 /// models without any matching tensor.
 pub fn compare(float: &Graph, quant: &Graph, samples: &[Sample]) -> Result<Comparison> {
-    let fi = Interpreter::new(float).context("cannot prepare the float model")?;
-    let qi = Interpreter::new(quant).context("cannot prepare the quantized model")?;
+    let fi = Interpreter::new_unfused(float).context("cannot prepare the float model")?;
+    let qi = Interpreter::new_unfused(quant).context("cannot prepare the quantized model")?;
     let pairs = match_tensors(float, quant)?;
     let quant_of: HashMap<TensorId, usize> =
         pairs.iter().enumerate().map(|(k, p)| (p.1, k)).collect();
@@ -605,8 +605,8 @@ pub fn histograms(
     let bin = |h: &Histogram, x: f32| -> usize {
         (((x as f64 - h.start) / h.width).floor().max(0.0) as usize).min(bins - 1)
     };
-    let fi = Interpreter::new(float)?;
-    let qi = Interpreter::new(quant)?;
+    let fi = Interpreter::new_unfused(float)?;
+    let qi = Interpreter::new_unfused(quant)?;
     for sample in samples {
         fi.run_with_hook(sample_inputs(float, sample)?, &mut |id, v| {
             for (f, _, h) in hs.iter_mut() {
