@@ -57,6 +57,7 @@ def main():
     ap.add_argument("rawdir")
     ap.add_argument("out")
     ap.add_argument("--runs", type=int, default=100)
+    ap.add_argument("--rounds", type=int, default=1)
     a = ap.parse_args()
     raw = Path(a.rawdir)
     root = Path(__file__).resolve().parent.parent
@@ -120,6 +121,8 @@ def main():
         "--resize H,W` (float32 I/O); `tutorial_cnn/*.tflite` are the TensorFlow-converted fixtures.",
         "Targets (DESIGN.md section 7, issue 5): integer models within 1.5× of LiteRT default kernels and faster",
         "than its reference kernels; edgequant int8 faster than edgequant float on the same model.",
+        f"LiteRT default kernels and edgequant were each measured in {a.rounds} alternating round(s) per model;",
+        "the round with the median median is shown (every round's median is in the raw JSON, `rounds_median_ms`).",
         "**Timings are noisy**: 2 logical CPUs shared with other work (load average "
         f"{load_average()} when the report was written); compare only ratios measured in the same run.",
         "",
