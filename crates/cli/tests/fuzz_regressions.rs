@@ -9,6 +9,10 @@
 //!   is a graph output. The .tflite writer stores it as an empty buffer, which reads back as
 //!   "no data", so the written model failed to read ("never produced"). The reader now takes a
 //!   zero-element tensor that nothing produces as an empty constant.
+//! - `npy_nested_brackets_in_string.npy` (target `npy_read`, a timeout): a header with 100+
+//!   nested `[` after a quote that the bracket-depth guard took for the start of a string
+//!   (the header parser did not), so the guard passed it and the parser backtracked for
+//!   minutes. The guard now counts every bracket.
 
 use edgequant::arrays::{encode_npy, read_npy_from};
 use edgequant::model::{load_bytes, LoadOptions};
@@ -56,4 +60,14 @@ fn onnx_empty_constant_output_round_trips() {
     assert_eq!(out_back.shape, out.shape);
     assert_eq!(out_back.dtype, out.dtype);
     assert!(out_back.data.as_ref().is_some_and(|d| d.is_empty()));
+}
+
+/// A header nesting brackets 100 deep, partly "inside" a string, is rejected by the depth
+/// guard before the header parser sees it (the parser used to backtrack on it for minutes).
+#[test]
+fn npy_nested_brackets_in_string_are_rejected_before_parsing() {
+    let bytes = data("npy_nested_brackets_in_string.npy");
+    let err = read_npy_from("case.npy", &bytes[..]).expect_err("nested header");
+    assert!(err.to_string().contains("levels deep"), "{err}");
+    npy_round_trip(&bytes);
 }

@@ -548,6 +548,14 @@ fn check_types(
                 if let Err(e) = edgequant_ir::checked_byte_size(&tensor.name, ty.dtype, &ty.shape) {
                     return Err(node_err(graph, format!("inferred output shape: {e}")));
                 }
+                if let Some(d) = ty.shape.iter().find(|&&d| i32::try_from(d).is_err()) {
+                    let reason = format!(
+                        "inferred output shape {:?} of '{}': dimension {d} does not fit in the \
+                         int32 of a .tflite shape",
+                        ty.shape, tensor.name
+                    );
+                    return Err(node_err(graph, reason));
+                }
                 tensor.shape = ty.shape;
                 continue;
             }

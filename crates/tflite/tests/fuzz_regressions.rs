@@ -12,6 +12,11 @@
 //!   parameters and whose bias operand is omitted. It read, but the writer (which must add the
 //!   zero bias TFLite needs, with scale input × weight scale) failed. Integer convolutions
 //!   without input or weight parameters are now rejected on read, naming the node and tensor.
+//! - `inferred_dimension_over_int32.bin`: CONCATENATION of two inputs with a 0 dimension and a
+//!   first dimension of 1,108,344,844 into an output of unknown rank. The inferred shape holds
+//!   no elements (within the size limit) but a dimension of 2,216,689,688, which a .tflite
+//!   shape (int32) cannot hold, so the model read but did not write. Inferred dimensions are
+//!   now checked against int32.
 
 use edgequant_tflite::{read_model, write_tflite_model};
 use std::path::Path;
@@ -64,4 +69,15 @@ fn integer_convolution_needs_quantization_parameters() {
         err.contains("weights 'tutorial_cnn_1/conv2d_1/convolution' have no quantization"),
         "{err}"
     );
+}
+
+#[test]
+fn inferred_dimensions_fit_in_int32() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz");
+    let data = std::fs::read(dir.join("inferred_dimension_over_int32.bin")).expect("read");
+    let err = read_model(&data)
+        .expect_err("dimension 2216689688")
+        .to_string();
+    assert!(err.contains("CONCATENATION"), "{err}");
+    assert!(err.contains("dimension 2216689688 does not fit"), "{err}");
 }

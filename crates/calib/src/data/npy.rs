@@ -106,21 +106,21 @@ fn read_prefix(
     Ok((prefix, shape))
 }
 
-/// Deepest nesting of `(`, `[` and `{` in an `.npy` header, outside quoted strings. The
-/// header parser `npyz` uses backtracks over nested brackets in time exponential in the depth
-/// (14 levels took 27 s), so deeper headers are rejected before it sees them.
+/// Deepest nesting of `(`, `[` and `{` in an `.npy` header, counting every bracket character
+/// (also inside quoted strings: the parser's idea of where a string ends, with Python escapes
+/// such as `\N{...}`, need not match a simple scan, and numpy's headers of plain arrays have no
+/// brackets in strings). The header parser `npyz` uses backtracks over nested brackets in time
+/// exponential in the depth (14 levels took 27 s), so deeper headers are rejected before it
+/// sees them.
 fn nesting_depth(text: &str) -> usize {
-    let (mut depth, mut max, mut quote) = (0usize, 0usize, None);
+    let (mut depth, mut max) = (0usize, 0usize);
     for ch in text.chars() {
-        match (quote, ch) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(ch),
-            (None, '(' | '[' | '{') => {
+        match ch {
+            '(' | '[' | '{' => {
                 depth += 1;
                 max = max.max(depth);
             }
-            (None, ')' | ']' | '}') => depth = depth.saturating_sub(1),
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
             _ => {}
         }
     }
@@ -655,10 +655,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nesting_depth_ignores_quoted_brackets() {
+    fn nesting_depth_counts_every_bracket() {
         let plain = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }";
         assert_eq!(nesting_depth(plain), 2);
-        assert_eq!(nesting_depth("{'a((': \"[[\", 'b': [(1,)]}"), 3);
+        assert_eq!(nesting_depth("{'a((': 1, 'b': [(1,)]}"), 5);
         let deep = format!("{{'x': {}1{}}}", "{".repeat(30), "}".repeat(30));
         assert_eq!(nesting_depth(&deep), 31);
     }
