@@ -234,6 +234,8 @@ pub fn read_model(bytes: &[u8]) -> Result<TfliteModel, TfliteError> {
     graph.validate()?;
     check_integer_convolutions(&graph)?;
     check_types(&mut graph, &unknown_rank, &op_index)?;
+    // Every model that reads must write: the zero biases the writer adds must be valid.
+    crate::writer::zero_biases(&graph)?;
 
     let signature = model
         .signature_defs()
@@ -383,16 +385,17 @@ fn check_integer_convolutions(graph: &Graph) -> Result<(), TfliteError> {
         if !matches!(x.dtype, DType::I8 | DType::U8 | DType::I16) {
             continue;
         }
+        let err = |reason: String| TfliteError::Node {
+            node: node.name.clone(),
+            op: op.to_string(),
+            reason,
+        };
         for (what, t) in [("input", x), ("weights", w)] {
             if t.quant.is_none() {
-                return Err(TfliteError::Node {
-                    node: node.name.clone(),
-                    op: op.to_string(),
-                    reason: format!(
-                        "{} {what} '{}' have no quantization parameters",
-                        t.dtype, t.name
-                    ),
-                });
+                return Err(err(format!(
+                    "{} {what} '{}' have no quantization parameters",
+                    t.dtype, t.name
+                )));
             }
         }
     }

@@ -101,7 +101,9 @@ const ZERO_BIAS: &str = "/zero_bias";
 /// convolutions, int32 (int8/uint8 activations) or int64 (int16 activations) zeros with scale
 /// `input_scale × weight_scale` otherwise. Returns the new tensors (appended after the graph's)
 /// and, per node, the id of its added bias.
-fn zero_biases(graph: &Graph) -> Result<(Vec<Tensor>, Vec<Option<TensorId>>), TfliteError> {
+pub(crate) fn zero_biases(
+    graph: &Graph,
+) -> Result<(Vec<Tensor>, Vec<Option<TensorId>>), TfliteError> {
     let mut extra = Vec::new();
     let mut per_node = vec![None; graph.nodes.len()];
     for (i, node) in graph.nodes.iter().enumerate() {

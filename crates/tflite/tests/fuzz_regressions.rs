@@ -17,6 +17,9 @@
 //!   no elements (within the size limit) but a dimension of 2,216,689,688, which a .tflite
 //!   shape (int32) cannot hold, so the model read but did not write. Inferred dimensions are
 //!   now checked against int32.
+//! - `int8_conv_bias_scale_underflow.bin`: an int8 CONV_2D without bias whose input scale ×
+//!   weight scale is 0 in float32, so the zero bias the writer must add had an invalid scale.
+//!   The reader now builds those biases (the writer's own function) and fails on read.
 
 use edgequant_tflite::{read_model, write_tflite_model};
 use std::path::Path;
@@ -80,4 +83,17 @@ fn inferred_dimensions_fit_in_int32() {
         .to_string();
     assert!(err.contains("CONCATENATION"), "{err}");
     assert!(err.contains("dimension 2216689688 does not fit"), "{err}");
+}
+
+#[test]
+fn zero_bias_scale_must_be_valid_on_read() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz");
+    let data = std::fs::read(dir.join("int8_conv_bias_scale_underflow.bin")).expect("read");
+    let err = read_model(&data).expect_err("bias scale 0").to_string();
+    assert!(err.contains("CONV_2D"), "{err}");
+    assert!(err.contains("zero bias"), "{err}");
+    assert!(
+        err.contains("scale 0 is not a finite positive number"),
+        "{err}"
+    );
 }
