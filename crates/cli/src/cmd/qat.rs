@@ -62,13 +62,7 @@ pub fn main(args: Args) -> Result<()> {
         anyhow::bail!("qat writes int8 models: --input-type/--output-type int16 is not available");
     }
     let mut model = load_trainable(&args.model, args.common.seed)?;
-    eprintln!(
-        "model '{}': {} layers, {} parameters, input {:?}",
-        model.name,
-        model.nodes.len(),
-        model.param_count(),
-        model.input_shape
-    );
+    super::train::print_summary(&model);
     let (ds, labels) = load_training_data(&model, &args.common)?;
     let mut opts = train_options(&args.common);
     opts.qat = Some(QatOptions {

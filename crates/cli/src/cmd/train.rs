@@ -200,13 +200,7 @@ pub fn main(args: Args) -> Result<()> {
         .with_context(|| format!("cannot read '{}'", args.spec.display()))?;
     let spec = Spec::parse(&text, &args.spec.display().to_string())?;
     let mut model = spec.build(args.common.seed)?;
-    eprintln!(
-        "model '{}': {} layers, {} parameters, input {:?}",
-        model.name,
-        model.nodes.len(),
-        model.param_count(),
-        model.input_shape
-    );
+    print_summary(&model);
     let (ds, labels) = load_training_data(&model, &args.common)?;
     let opts = train_options(&args.common);
     run_training(&mut model, &ds, &labels, &opts, "train")?;
@@ -219,4 +213,16 @@ pub fn main(args: Args) -> Result<()> {
         bytes.len()
     );
     Ok(())
+}
+
+/// Prints the one-line summary of a model about to be trained (name, layers, parameters,
+/// input shape) to stderr.
+pub fn print_summary(model: &edgequant_qat::Model) {
+    eprintln!(
+        "model '{}': {} layers, {} parameters, input {:?}",
+        model.name,
+        model.nodes.len(),
+        model.param_count(),
+        model.input_shape
+    );
 }
