@@ -8,6 +8,7 @@ use crate::ops::{kerr, Ctx, Io, Kernel};
 use crate::value::{Elem, TensorData};
 use edgequant_ir::DType;
 use edgequant_kernels::int::binary_lut::Int8;
+use edgequant_kernels::int::broadcast::repeats_trailing;
 use edgequant_kernels::int::channel_lut::{ChannelLut8, MAX_CHANNELS};
 
 /// Runs a [`ChannelLut8`] on the one run-time operand.
@@ -66,13 +67,6 @@ pub(crate) fn prepare(ctx: &Ctx<'_>, apply: impl Fn(i32, i32) -> i32) -> Option<
         dtype,
         out_shape,
     }))
-}
-
-/// Whether `s` (after dropping leading 1s) equals the trailing dimensions of `out`.
-fn repeats_trailing(s: &[usize], out: &[usize]) -> bool {
-    let first = s.iter().position(|&d| d != 1).unwrap_or(s.len());
-    let core = &s[first..];
-    core.len() <= out.len() && out[out.len() - core.len()..] == *core
 }
 
 impl Kernel for ChannelLutKernel {

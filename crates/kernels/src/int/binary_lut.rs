@@ -11,6 +11,7 @@
 //! scalar operand, and an operand that repeats along the trailing dimensions (per-channel
 //! constants such as folded batch-norm parameters).
 
+use super::broadcast::repeats_trailing;
 use super::broadcast::{binary, broadcast_shape};
 use super::{check_len, numel, QuantInt};
 
@@ -159,14 +160,6 @@ impl UnaryLut8 {
         }
         Ok(())
     }
-}
-
-/// Whether an operand of shape `s` equals the trailing dimensions of `out` (after dropping its
-/// leading 1s), i.e. it repeats every `numel(s)` output elements.
-fn repeats_trailing(s: &[usize], out: &[usize]) -> bool {
-    let first = s.iter().position(|&d| d != 1).unwrap_or(s.len());
-    let core = &s[first..];
-    core.len() <= out.len() && out[out.len() - core.len()..] == *core
 }
 
 #[cfg(test)]

@@ -97,6 +97,14 @@ pub fn binary<A: Copy, B: Copy, O>(
     Ok(())
 }
 
+/// Whether an operand of shape `s` equals the trailing dimensions of `out` (after dropping its
+/// leading 1s), i.e. it repeats every `numel(s)` output elements.
+pub fn repeats_trailing(s: &[usize], out: &[usize]) -> bool {
+    let first = s.iter().position(|&d| d != 1).unwrap_or(s.len());
+    let core = &s[first..];
+    core.len() <= out.len() && out[out.len() - core.len()..] == *core
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@
 
 use super::add::AddParams;
 use super::binary_lut::Int8;
+use super::broadcast::repeats_trailing;
 use super::mul::MulParams;
 use super::quant_util::multiply_by_quantized_multiplier_smaller_than_one_exp;
 use super::{check_len, numel};
@@ -51,12 +52,6 @@ enum Layout {
     RepeatB,
     /// The first operand repeats every `a.len()` elements.
     RepeatA,
-}
-
-fn repeats_trailing(s: &[usize], out: &[usize]) -> bool {
-    let first = s.iter().position(|&d| d != 1).unwrap_or(s.len());
-    let core = &s[first..];
-    core.len() <= out.len() && out[out.len() - core.len()..] == *core
 }
 
 /// Whether [`binary8`] runs for operands of these shapes on this CPU (equal shapes, or one
