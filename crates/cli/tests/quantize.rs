@@ -427,3 +427,62 @@ fn keep_float_accepts_a_custom_op_name() {
     assert!(!q.is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--mode int8` keeps PRELU float by default (LiteRT's XNNPACK has no int8 PRELU) and says
+/// so in one line; `--int8-prelu` and `--int8-only` quantize it; the model runs in LiteRT.
+#[test]
+fn prelu_stays_float_by_default_in_int8_mode() {
+    let dir = tempdir("quant_prelu");
+    let images = s(&cache().join("images"));
+    let src = model("iris_landmark.tflite");
+    let prelu_types = |p: &Path| -> Vec<DType> {
+        let g = read(p);
+        g.nodes
+            .iter()
+            .filter(|n| matches!(n.op, Op::Prelu(_)))
+            .map(|n| g.tensor(n.outputs[0]).dtype)
+            .collect()
+    };
+    let base = ["--mode", "int8", "--data", &images, "--resize", "64,64"];
+    let default = dir.join("default.tflite");
+    let mut args = vec!["quantize", "--samples", "4"];
+    let (src_s, out_s) = (s(&src), s(&default));
+    args.extend([src_s.as_str(), "-o", out_s.as_str()]);
+    args.extend(base);
+    let out = edgequant(&args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("53 × PRELU ('p_re_lu', ") && err.contains("no int8 PRELU"),
+        "{err}"
+    );
+    let t = prelu_types(&default);
+    assert_eq!(t.len(), 53);
+    assert!(t.iter().all(|&d| d == DType::F32), "{t:?}");
+    for (name, flag) in [("int8_prelu", "--int8-prelu"), ("int8_only", "--int8-only")] {
+        let p = dir.join(format!("{name}.tflite"));
+        let mut extra = base.to_vec();
+        extra.extend(["--samples", "4", flag]);
+        quantize(&src, &p, &extra);
+        let t = prelu_types(&p);
+        assert!(t.iter().all(|&d| d == DType::I8), "{flag}: {t:?}");
+    }
+    let inputs = make_inputs(&src, &dir.join("in"));
+    let q = litert(&default, &inputs, &dir.join("q.npz"), false);
+    assert_eq!(q.len(), 2);
+    let bad = edgequant_raw(&[
+        "quantize",
+        &src_s,
+        "-o",
+        &out_s,
+        "--mode",
+        "dynamic",
+        "--int8-prelu",
+    ]);
+    assert_eq!(bad.status.code(), Some(1), "{bad:?}");
+    let msg = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        msg.contains("--int8-prelu applies to --mode int8 only"),
+        "{msg}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -183,6 +183,7 @@ impl Interpreter {
             pool: Mutex::new(Pool::default()),
         };
         if compose {
+            it.fuse_float_islands();
             it.fuse_channel_tables();
         }
         it.plan_lifetimes();

@@ -30,7 +30,7 @@
 //! so (the tests never pass silently).
 
 use edgequant_interp::{Interpreter, TensorData, TensorValue};
-use edgequant_ir::{DType, Graph};
+use edgequant_ir::{DType, Graph, Op};
 use npyz::WriterBuilder;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -797,13 +797,18 @@ fn edgequant_quantized_opzoo_models() {
 
 /// The MediaPipe float models (real-photo inputs) quantized to int8 by edgequant, calibrated
 /// on the photos of `scripts/setup`'s image cache: every output equal to LiteRT's reference
-/// kernels (these models keep a few ops in float; their outputs are float).
+/// kernels (these models keep a few ops in float; their outputs are float). iris_landmark is
+/// checked both with its PRELUs kept float (the default) and quantized to int8.
 #[test]
 fn edgequant_quantized_mediapipe_int8_models() {
     use edgequant_calib::{load_dataset, CalibratorKind, InputSpec, ReadOptions};
     use edgequant_quant::{calibrate, prepare_float, quantize_integer, IntegerOptions};
     let mut reports = Vec::new();
-    for stem in ["iris_landmark", "hand_landmark_lite"] {
+    for (stem, float_prelu) in [
+        ("iris_landmark", true),
+        ("iris_landmark", false),
+        ("hand_landmark_lite", true),
+    ] {
         let float_model = cache_dir().join("models").join(format!("{stem}.tflite"));
         assert!(
             float_model.exists(),
@@ -835,8 +840,25 @@ fn edgequant_quantized_mediapipe_int8_models() {
         .expect("calibration images");
         let ranges =
             calibrate(&float, ds.samples(), CalibratorKind::MinMax, &|| {}).expect("calibrate");
-        let q = quantize_integer(&float, &ranges, &IntegerOptions::default()).expect("quantize");
-        let dir = tmp_dir(&format!("eq_{stem}"));
+        let opts = IntegerOptions {
+            float_prelu,
+            ..IntegerOptions::default()
+        };
+        let q = quantize_integer(&float, &ranges, &opts).expect("quantize");
+        let prelu_dtypes: Vec<DType> = q
+            .graph
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.op, Op::Prelu(_)))
+            .map(|n| q.graph.tensor(n.outputs[0]).dtype)
+            .collect();
+        let want = if float_prelu { DType::F32 } else { DType::I8 };
+        assert!(
+            prelu_dtypes.iter().all(|&d| d == want),
+            "{stem}: PRELU outputs {prelu_dtypes:?}, expected all {want}"
+        );
+        let tag = if float_prelu { "" } else { "_int8_prelu" };
+        let dir = tmp_dir(&format!("eq_{stem}{tag}"));
         let path = dir.join("int8.tflite");
         std::fs::write(
             &path,
@@ -867,7 +889,7 @@ fn edgequant_quantized_mediapipe_int8_models() {
             ins.push(TensorValue::new(shape, data).expect("input"));
         }
         reports.push(compare_model_inputs(
-            &format!("eq_{stem}_int8"),
+            &format!("eq_{stem}{tag}_int8"),
             &path,
             &graph,
             ins,

@@ -221,3 +221,78 @@ fn composed_channel_tables_equal_the_unfused_plan() {
         assert_eq!(reported + 3, seen_plain.len());
     }
 }
+
+/// `x (8-bit) → DEQUANTIZE → PRELU(alpha of shape alpha_shape) → QUANTIZE (same type)`, input
+/// `[1, 256, 1, c]` with every value in every channel (the exhaustive input).
+fn prelu_island(dtype: DType, c: usize, alpha_shape: Vec<usize>) -> (Graph, TensorValue) {
+    use edgequant_ir::{ops, Op, Tensor};
+    let mut g = Graph::default();
+    let shape = vec![1, 256, 1, c];
+    let mut x = Tensor::new("x", dtype, shape.clone());
+    let zp = if dtype == DType::I8 { -3 } else { 125 };
+    x.quant = Some(QuantParams::per_tensor(0.047, zp));
+    let x = g.add_tensor(x);
+    let xf = g.add_tensor(Tensor::new("x_f", DType::F32, shape.clone()));
+    let n: usize = alpha_shape.iter().product();
+    let alpha: Vec<f32> = (0..n).map(|i| -0.7 + 0.37 * i as f32).collect();
+    let a = g.add_tensor(
+        Tensor::constant(
+            "alpha",
+            DType::F32,
+            alpha_shape,
+            alpha.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        )
+        .expect("alpha"),
+    );
+    let yf = g.add_tensor(Tensor::new("y_f", DType::F32, shape.clone()));
+    let mut y = Tensor::new("y", dtype, shape.clone());
+    y.quant = Some(QuantParams::per_tensor(0.061, zp / 2));
+    let y = g.add_tensor(y);
+    g.add_node(
+        "deq",
+        Op::Dequantize(ops::Dequantize),
+        vec![Some(x)],
+        vec![xf],
+    );
+    g.add_node(
+        "prelu",
+        Op::Prelu(ops::Prelu),
+        vec![Some(xf), Some(a)],
+        vec![yf],
+    );
+    g.add_node(
+        "q",
+        Op::Quantize(ops::Quantize { to: dtype }),
+        vec![Some(yf)],
+        vec![y],
+    );
+    g.inputs = vec![x];
+    g.outputs = vec![y];
+    let data = match dtype {
+        DType::I8 => TensorData::I8((0..256 * c).map(|i| (i / c) as u8 as i8).collect()),
+        _ => TensorData::U8((0..256 * c).map(|i| (i / c) as u8).collect()),
+    };
+    (g, TensorValue::new(shape, data).expect("input"))
+}
+
+#[test]
+fn float_prelu_islands_run_as_one_table_with_unchanged_results() {
+    for dtype in [DType::I8, DType::U8] {
+        for (alpha_shape, fused) in [
+            (vec![1, 1, 5], true),
+            (vec![5], true),
+            (vec![1], true),
+            (vec![1, 256, 1, 1], false),
+        ] {
+            let (g, x) = prelu_island(dtype, 5, alpha_shape.clone());
+            let f = Interpreter::new(&g).expect("prepare");
+            let p = Interpreter::new_unfused(&g).expect("prepare unfused");
+            assert_eq!(p.num_steps(), 3);
+            let want = if fused { 1 } else { 3 };
+            assert_eq!(f.num_steps(), want, "{dtype} alpha {alpha_shape:?}");
+            let a = f.run(vec![x.clone()]).expect("run fused");
+            let b = p.run(vec![x]).expect("run unfused");
+            assert_eq!(a, b, "{dtype} alpha {alpha_shape:?}");
+        }
+    }
+}

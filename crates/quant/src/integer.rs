@@ -40,6 +40,12 @@ pub struct IntegerOptions {
     /// Node names or op names (e.g. `SOFTMAX`, or a custom op's name such as
     /// `Convolution2DTransposeBias`, see [`CUSTOM_OP_ALIASES`]) to keep in float.
     pub keep_float: Vec<String>,
+    /// Keep PRELU in float (DEQUANTIZE → PRELU → QUANTIZE) with int8 activations, unless
+    /// `integer_only`. Default on: LiteRT's default CPU kernels (the XNNPACK delegate) have no
+    /// int8 PRELU, so an int8 PRELU splits the delegated graph at every PRELU and runs in the
+    /// builtin kernel (docs/BENCHMARKS.md: iris_landmark 7.5× slower, and less accurate under
+    /// those kernels). Integer accelerators get int8 PRELU with `integer_only`.
+    pub float_prelu: bool,
 }
 
 impl Default for IntegerOptions {
@@ -53,6 +59,7 @@ impl Default for IntegerOptions {
             fc_per_channel_auto: true,
             per_tensor: false,
             keep_float: Vec::new(),
+            float_prelu: true,
         }
     }
 }
@@ -106,6 +113,17 @@ fn check_node(
 ) -> Result<(), String> {
     if keep_float_match(&opts.keep_float, n) {
         return Err("kept float by --keep-float".into());
+    }
+    if matches!(n.op, Op::Prelu(_))
+        && opts.float_prelu
+        && !opts.integer_only
+        && opts.activations == DType::I8
+    {
+        return Err(
+            "kept float: LiteRT's default CPU kernels (XNNPACK) have no int8 PRELU \
+             (--int8-prelu or --int8-only quantizes it)"
+                .into(),
+        );
     }
     if !r.supports(opts.activations) {
         return Err(format!("no {} kernel", opts.activations));

@@ -121,6 +121,11 @@ pub struct Args {
     /// Keep these nodes (by name) or op types (e.g. SOFTMAX) in float; comma separated.
     #[arg(long, value_delimiter = ',')]
     pub keep_float: Vec<String>,
+    /// Quantize PRELU to int8 in --mode int8. By default it stays float (DEQUANTIZE/QUANTIZE
+    /// around it) because LiteRT's default CPU kernels (XNNPACK) have no int8 PRELU;
+    /// --int8-only always quantizes it.
+    #[arg(long)]
+    pub int8_prelu: bool,
     /// Dynamic mode: weights with fewer elements stay float.
     #[arg(long, default_value_t = 1024)]
     pub min_elements: usize,
@@ -246,6 +251,7 @@ pub struct Settings {
     pub fc_per_tensor: bool,
     pub per_tensor: bool,
     pub keep_float: Vec<String>,
+    pub int8_prelu: bool,
     pub min_elements: usize,
 }
 
@@ -262,6 +268,7 @@ impl Settings {
             fc_per_tensor: false,
             per_tensor: false,
             keep_float: Vec::new(),
+            int8_prelu: false,
             min_elements: 1024,
         }
     }
@@ -277,6 +284,7 @@ fn settings(a: &Args) -> Settings {
         fc_per_tensor: a.fc_per_tensor,
         per_tensor: a.per_tensor,
         keep_float: a.keep_float.clone(),
+        int8_prelu: a.int8_prelu,
         min_elements: a.min_elements,
     }
 }
@@ -333,17 +341,52 @@ pub fn apply_mode_with(
                     fc_per_channel_auto: !s.fc_per_tensor,
                     per_tensor: s.per_tensor,
                     keep_float: s.keep_float.clone(),
+                    float_prelu: !s.int8_prelu,
                 },
             )?;
             if verbose && !q.float_nodes.is_empty() {
                 eprintln!("{} op(s) stay float:", q.float_nodes.len());
-                for n in &q.float_nodes {
-                    eprintln!("  {n}");
+                for line in float_node_lines(&q.float_nodes) {
+                    eprintln!("  {line}");
                 }
             }
             q.graph
         }
     })
+}
+
+/// One line per node that stays float, except that more than three nodes of one op with one
+/// reason share a line (`N × OP ('first', 'second', ... 'last'): reason`).
+fn float_node_lines(nodes: &[edgequant_quant::FloatNode]) -> Vec<String> {
+    let mut groups: Vec<(&str, &str, Vec<&str>)> = Vec::new();
+    for n in nodes {
+        match groups
+            .iter_mut()
+            .find(|(op, reason, _)| *op == n.op && *reason == n.reason)
+        {
+            Some(g) => g.2.push(&n.node),
+            None => groups.push((&n.op, &n.reason, vec![&n.node])),
+        }
+    }
+    groups
+        .into_iter()
+        .flat_map(|(op, reason, names)| {
+            if names.len() > 3 {
+                let last = names.last().copied().unwrap_or_default();
+                vec![format!(
+                    "{} × {op} ('{}', '{}', ... '{last}'): {reason}",
+                    names.len(),
+                    names[0],
+                    names[1]
+                )]
+            } else {
+                names
+                    .into_iter()
+                    .map(|name| format!("'{name}' ({op}): {reason}"))
+                    .collect()
+            }
+        })
+        .collect()
 }
 
 /// Runs the subcommand.
@@ -364,6 +407,9 @@ pub fn main(args: Args) -> Result<()> {
     }
     if !matches!(args.mode, Mode::Int8 | Mode::Int16x8) && !args.keep_float.is_empty() {
         bail!("--keep-float applies to --mode int8 and int16x8 only");
+    }
+    if args.mode != Mode::Int8 && args.int8_prelu {
+        bail!("--int8-prelu applies to --mode int8 only");
     }
     let float = prepare_float(&m.graph)?;
     let ranges = match args.mode {

@@ -1,12 +1,13 @@
 //! DEQUANTIZE: int8 / uint8 / int16 / int32 (with quantization parameters) or float16 →
 //! float32. Constant inputs (float16 or int8 weights) are folded at preparation.
 
-use super::{to_f32, Ctx, Io, Kernel, Prepare};
+use super::{to_f32, Ctx, FloatStage, Io, Kernel, Prepare};
 use crate::InterpError;
 use edgequant_ir::ops::Dequantize;
 use edgequant_ir::{DType, QuantParams};
 
 struct DequantizeKernel {
+    from: DType,
     quant: Option<QuantParams>,
     shape: Vec<usize>,
 }
@@ -29,6 +30,7 @@ impl Prepare for Dequantize {
             other => return Err(ctx.unsupported(format!("cannot dequantize {other}"))),
         }
         Ok(Box::new(DequantizeKernel {
+            from: x.dtype,
             quant: x.quant.clone(),
             shape: x.shape.clone(),
         }))
@@ -36,6 +38,17 @@ impl Prepare for Dequantize {
 }
 
 impl Kernel for DequantizeKernel {
+    fn float_stage(&self) -> Option<FloatStage<'_>> {
+        let q = self.quant.as_ref()?;
+        (matches!(self.from, DType::I8 | DType::U8) && q.is_per_tensor()).then(|| {
+            FloatStage::Dequantize {
+                from: self.from,
+                scale: q.scale[0],
+                zero_point: q.zero_point[0],
+            }
+        })
+    }
+
     fn run(&self, io: &mut Io<'_>) -> Result<(), String> {
         let out = to_f32(io.ins.get(0)?, self.quant.as_ref())?;
         io.set_f32(0, &self.shape, out);

@@ -72,6 +72,43 @@ pub(crate) trait Kernel: Send + Sync {
     fn channel_lut(&self) -> Option<(&edgequant_kernels::int::channel_lut::ChannelLut8, usize)> {
         None
     }
+    /// For a step that can be part of a float island (8-bit DEQUANTIZE → float element-wise
+    /// op with per-channel constants → QUANTIZE back to the same 8-bit type, see
+    /// `interpreter/fuse.rs`): its role there.
+    fn float_stage(&self) -> Option<FloatStage<'_>> {
+        None
+    }
+}
+
+/// The role of a step in a float island (see [`Kernel::float_stage`]).
+pub(crate) enum FloatStage<'a> {
+    /// DEQUANTIZE of an 8-bit tensor with per-tensor parameters.
+    Dequantize {
+        from: DType,
+        scale: f32,
+        zero_point: i32,
+    },
+    /// A float op whose result at each element depends only on that element's value of
+    /// run-time operand `operand` and its channel (the element's flat index modulo
+    /// `channels`).
+    ChannelMap {
+        operand: usize,
+        channels: usize,
+        map: &'a dyn ChannelMapF32,
+    },
+    /// QUANTIZE of a float tensor to 8 bits with per-tensor parameters.
+    Quantize {
+        to: DType,
+        scale: f32,
+        zero_point: i32,
+    },
+}
+
+/// The element map of a [`FloatStage::ChannelMap`] step.
+pub(crate) trait ChannelMapF32 {
+    /// Applies the op in place to `x`, row-major `[x.len() / channels, channels]`, with
+    /// exactly the arithmetic `run` uses for elements of those channels.
+    fn map_rows(&self, x: &mut [f32]) -> Result<(), String>;
 }
 
 /// Prepares `ctx.node` by dispatching on its op.

@@ -1,7 +1,7 @@
 //! QUANTIZE float32 → int8 / uint8 / int16 (TFLite reference rounding: half away from zero,
 //! saturating), per tensor or per channel, with the output tensor's parameters.
 
-use super::{kerr, Ctx, Io, Kernel, Prepare};
+use super::{kerr, Ctx, FloatStage, Io, Kernel, Prepare};
 use crate::{InterpError, TensorData};
 use edgequant_ir::ops::Quantize;
 use edgequant_ir::{DType, QuantParams};
@@ -55,6 +55,17 @@ fn run_as<T: QuantInt>(k: &QuantizeKernel, x: &[f32]) -> Result<Vec<T>, String> 
 }
 
 impl Kernel for QuantizeKernel {
+    fn float_stage(&self) -> Option<FloatStage<'_>> {
+        let q = &self.quant;
+        (matches!(self.to, DType::I8 | DType::U8) && q.is_per_tensor()).then(|| {
+            FloatStage::Quantize {
+                to: self.to,
+                scale: q.scale[0],
+                zero_point: q.zero_point[0],
+            }
+        })
+    }
+
     fn run(&self, io: &mut Io<'_>) -> Result<(), String> {
         let x = io.ins.f32(0)?;
         let data = match self.to {
