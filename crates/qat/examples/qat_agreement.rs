@@ -36,6 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         epochs: 2,
         batch_size: 50,
         learning_rate: 1e-3,
+        lr_schedule: edgequant_qat::LrSchedule::Constant,
         seed: 1,
         max_steps: steps,
         qat: Some(QatOptions {

@@ -22,15 +22,21 @@
 //! # Ok(()) }
 //! ```
 
+mod batchnorm;
+mod conv;
 mod error;
 mod export;
 mod model;
+mod pool;
+mod prim;
+mod schedule;
 mod spec;
 mod train;
 
 pub use error::QatError;
 pub use export::{export_float, export_graph, export_int8, learned_ranges, to_tflite, Exported};
 pub use model::{Act, BatchNorm, Kind, Model, Node, ObsKey, Param};
+pub use schedule::LrSchedule;
 pub use spec::{Spec, SpecLayer, LAYER_TYPES};
 pub use train::{
     argmax, check_data, evaluate, predict, train, QatOptions, StepInfo, TrainOptions, TrainReport,

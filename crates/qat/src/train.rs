@@ -2,13 +2,19 @@
 //! (activations NCHW inside burn), Adam, sparse categorical cross-entropy, and
 //! quantization-aware training (fake quantization with a straight-through estimator,
 //! moving-average min/max observers, batch norm folded with the batch-statistics correction).
+//! Convolutions (with a directly following ReLU), max pooling and float-training batch norms
+//! run as this crate's own differentiable ops ([`crate::conv`], [`crate::pool`],
+//! [`crate::batchnorm`]); the rest are burn's ops.
 
+use crate::batchnorm::batch_norm_train;
+use crate::conv::conv2d;
 use crate::model::{Act, BatchNorm, Kind, Model, ObsKey};
+use crate::pool::max_pool2d;
 use crate::QatError;
 use burn::optim::{Adam, AdamConfig, AdamState, Optimizer};
 use burn::tensor::activation::{log_softmax, relu, softmax};
-use burn::tensor::module::{avg_pool2d, conv2d, max_pool2d};
-use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
+use burn::tensor::module::avg_pool2d;
+use burn::tensor::ops::{AvgPoolOptions, ConvOptions};
 use burn::tensor::{Device, Tensor, TensorData};
 use edgequant_calib::Dataset;
 use edgequant_ir::Padding;
@@ -42,8 +48,10 @@ impl Default for QatOptions {
 pub struct TrainOptions {
     pub epochs: usize,
     pub batch_size: usize,
-    /// Adam learning rate (Keras default 0.001).
+    /// Adam learning rate (Keras default 0.001); the base rate of `lr_schedule`.
     pub learning_rate: f64,
+    /// How the learning rate changes over the run.
+    pub lr_schedule: crate::LrSchedule,
     /// Seeds the sample order and dropout (weights are seeded when the model is built).
     pub seed: u64,
     /// Stop after this many steps (for quick runs); `None`: all epochs.
@@ -58,6 +66,7 @@ impl Default for TrainOptions {
             epochs: 1,
             batch_size: 50,
             learning_rate: 1e-3,
+            lr_schedule: crate::LrSchedule::Cosine,
             seed: 0,
             max_steps: None,
             qat: None,
@@ -357,15 +366,19 @@ impl<'m> Engine<'m> {
             .into_data()
             .try_to_vec::<f32>()
             .unwrap_or_default();
+        Self::update_moving_vec(bn, &m, &v);
+    }
+
+    fn update_moving_vec(bn: &mut BatchNorm, m: &[f32], v: &[f32]) {
         if m.len() != bn.moving_mean.len() || v.len() != bn.moving_var.len() {
             return;
         }
         let k = if bn.stats_seen { bn.momentum } else { 0.0 };
         bn.stats_seen = true;
-        for (a, b) in bn.moving_mean.iter_mut().zip(&m) {
+        for (a, b) in bn.moving_mean.iter_mut().zip(m) {
             *a = *a * k + b * (1.0 - k);
         }
-        for (a, b) in bn.moving_var.iter_mut().zip(&v) {
+        for (a, b) in bn.moving_var.iter_mut().zip(v) {
             *a = *a * k + b * (1.0 - k);
         }
     }
@@ -439,10 +452,12 @@ impl<'m> Engine<'m> {
                     );
                     let wl = self.leaf(leaves, *weight).reshape(wt);
                     let bl = bias.map(|b| self.leaf(leaves, b));
+                    // Without batch norm a ReLU runs inside the convolution op.
+                    let fused_relu = bn.is_none() && *act == Act::Relu;
                     let y = match bn {
                         None => {
                             let wq = if mode.quant { fq_weights(wl) } else { wl };
-                            conv2d(x, wq, bl, opts)
+                            conv2d(x, wq, bl, opts, fused_relu)
                         }
                         Some(b) => {
                             let gamma = self.leaf(leaves, b.gamma);
@@ -456,6 +471,7 @@ impl<'m> Engine<'m> {
                                     wl.clone(),
                                     Some(bias_v.clone()),
                                     opts.clone(),
+                                    false,
                                 );
                                 let mu = y0.clone().mean_dims(&[0, 2, 3]);
                                 let var = (y0.clone() - mu.clone())
@@ -480,7 +496,7 @@ impl<'m> Engine<'m> {
                                         * (gamma.clone() / sigma_b.clone()).reshape([o, 1, 1, 1])
                                         * (sb_const.clone() / sigma_m.clone())
                                             .reshape([o, 1, 1, 1]);
-                                    let yq = conv2d(x, fq_weights(w_fold), None, opts);
+                                    let yq = conv2d(x, fq_weights(w_fold), None, opts, false);
                                     let shift = beta + gamma * (bias_v - mu1) / sigma_b;
                                     yq * (sigma_m / sb_const).reshape([1, o, 1, 1])
                                         + shift.reshape([1, o, 1, 1])
@@ -500,11 +516,11 @@ impl<'m> Engine<'m> {
                                     w_fold
                                 };
                                 let shift = beta + scale * (bias_v - mm);
-                                conv2d(x, wq, Some(shift), opts)
+                                conv2d(x, wq, Some(shift), opts, false)
                             }
                         }
                     };
-                    let y = apply_act4(y, *act);
+                    let y = if fused_relu { y } else { apply_act4(y, *act) };
                     self.observe_fq(ObsKey::Value(v), V::R4(y), mode)
                 }
                 Kind::Dense { weight, bias, act } => {
@@ -527,6 +543,16 @@ impl<'m> Engine<'m> {
                 Kind::BatchNorm(b) => {
                     let gamma = self.leaf(leaves, b.gamma);
                     let beta = self.leaf(leaves, b.beta);
+                    let fused = mode.train && !mode.frozen && !mode.observe && !mode.quant;
+                    if let (true, V::R4(x)) = (fused, &x0) {
+                        if let Some(out) = batch_norm_train(x, &gamma, &beta, b.epsilon) {
+                            if let Kind::BatchNorm(bm) = &mut self.model.nodes[k].kind {
+                                Self::update_moving_vec(bm, &out.mean, &out.var);
+                            }
+                            values.push(Some(V::R4(out.y)));
+                            continue;
+                        }
+                    }
                     let (scale, shift) = if mode.train && !mode.frozen {
                         let (mean, var) = Self::batch_stats(&x0);
                         let mean = Self::flat(mean);
@@ -577,10 +603,7 @@ impl<'m> Engine<'m> {
                     let [_, _, h, w] = x.dims();
                     let p = pads(*padding, [h, w], *filter, *stride, [1, 1])?;
                     if matches!(node.kind, Kind::MaxPool { .. }) {
-                        let o = MaxPoolOptions::new(*filter)
-                            .with_stride(*stride)
-                            .with_padding_pairs(p);
-                        V::R4(max_pool2d(x, o))
+                        V::R4(max_pool2d(x, *filter, *stride, p))
                     } else {
                         let mut o = AvgPoolOptions::new(*filter);
                         o.stride = *stride;
@@ -871,7 +894,7 @@ pub fn train(
             for (i, leaf) in leaves.iter().enumerate() {
                 if let Some(g) = leaf.grad(&grads) {
                     let (t, s) = adam.step(
-                        opts.learning_rate,
+                        opts.lr_schedule.rate(opts.learning_rate, step, total),
                         eng.params[i].clone(),
                         g,
                         states[i].take(),

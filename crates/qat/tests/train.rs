@@ -86,6 +86,7 @@ fn quick(epochs: usize, steps: Option<usize>, qat: Option<QatOptions>) -> TrainO
         epochs,
         batch_size: 50,
         learning_rate: 1e-3,
+        lr_schedule: edgequant_qat::LrSchedule::Constant,
         seed: 7,
         max_steps: steps,
         qat,

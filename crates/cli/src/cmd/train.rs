@@ -46,9 +46,13 @@ pub struct TrainArgs {
     /// Batch size.
     #[arg(long, default_value_t = 50)]
     pub batch: usize,
-    /// Adam learning rate.
+    /// Adam learning rate (the schedule's starting rate).
     #[arg(long, default_value_t = 0.001)]
     pub lr: f64,
+    /// Learning-rate schedule over the run: cosine decay from --lr to 0 at the last step, or
+    /// constant (Keras' default).
+    #[arg(long, value_enum, default_value_t = LrScheduleArg::Cosine)]
+    pub lr_schedule: LrScheduleArg,
     /// Seed of the initial weights, sample order and dropout.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -125,12 +129,23 @@ pub fn load_training_data(model: &Model, a: &TrainArgs) -> Result<(Dataset, Vec<
     Ok((ds, labels))
 }
 
+/// `--lr-schedule` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LrScheduleArg {
+    Cosine,
+    Constant,
+}
+
 /// Options from the shared flags.
 pub fn train_options(a: &TrainArgs) -> TrainOptions {
     TrainOptions {
         epochs: a.epochs,
         batch_size: a.batch,
         learning_rate: a.lr,
+        lr_schedule: match a.lr_schedule {
+            LrScheduleArg::Constant => edgequant_qat::LrSchedule::Constant,
+            LrScheduleArg::Cosine => edgequant_qat::LrSchedule::Cosine,
+        },
         seed: a.seed,
         max_steps: a.max_steps,
         qat: None,
