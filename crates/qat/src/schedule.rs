@@ -5,7 +5,7 @@
 /// The default is cosine decay: with a constant rate, Adam's last steps leave the weights
 /// wherever the last batches pushed them: over three seeds the tutorial CNN's MNIST test
 /// accuracy spread over 98.29–98.76 % in float and 97.42–99.00 % after QAT, against
-/// 99.25–99.35 % and 99.24–99.34 % with cosine decay (docs/BENCHMARKS.md, QAT accuracy).
+/// 99.21–99.29 % and 99.14–99.31 % with cosine decay (docs/BENCHMARKS.md, QAT accuracy).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum LrSchedule {
     /// Cosine decay from the base rate at step 0 towards 0 at the last step:
