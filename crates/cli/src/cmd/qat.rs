@@ -54,6 +54,7 @@ pub struct Args {
 
 /// Runs `edgequant qat`.
 pub fn main(args: Args) -> Result<()> {
+    super::train::keep_freed_memory();
     set_threads(args.common.threads)?;
     if !(args.ema_decay.is_finite() && (0.0..1.0).contains(&args.ema_decay)) {
         anyhow::bail!("--ema-decay must be in [0, 1), got {}", args.ema_decay);

@@ -129,6 +129,20 @@ pub fn load_training_data(model: &Model, a: &TrainArgs) -> Result<(Dataset, Vec<
     Ok((ds, labels))
 }
 
+/// Raises glibc's mmap threshold to its 32 MiB maximum and its trim threshold to 1 GiB, so
+/// that the multi-megabyte buffers a training step frees are reused by the next step instead
+/// of being unmapped and mapped (and zero-filled by page faults) again: 200 steps of the
+/// tutorial CNN took 5.1–5.2 s instead of 6.1–6.6 s (the same settings as GLIBC_TUNABLES).
+/// Called by `train` and `qat` before any thread starts; no effect on other C libraries.
+pub fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; it is called before other threads exist.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    }
+}
+
 /// `--lr-schedule` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum LrScheduleArg {
@@ -210,6 +224,7 @@ pub fn run_training(
 
 /// Runs `edgequant train`.
 pub fn main(args: Args) -> Result<()> {
+    keep_freed_memory();
     set_threads(args.common.threads)?;
     let text = std::fs::read_to_string(&args.spec)
         .with_context(|| format!("cannot read '{}'", args.spec.display()))?;
