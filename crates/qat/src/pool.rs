@@ -89,6 +89,36 @@ fn forward(g: &Geo, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
     if g.pairs() {
         return forward_pairs(g, x);
     }
+    per_plane(g, x, |yp, ip, xp| {
+        for oy in 0..g.oh {
+            let (y0, y1) = g.window(0, oy);
+            for ox in 0..g.ow {
+                let (x0, x1) = g.window(1, ox);
+                let mut best = f32::NEG_INFINITY;
+                let mut at = NONE;
+                for iy in y0..y1 {
+                    for (ix, &v) in xp[iy * g.w..][x0..x1].iter().enumerate() {
+                        if at == NONE || v > best || v.is_nan() {
+                            best = v;
+                            at = (iy * g.w + x0 + ix) as u32;
+                        }
+                    }
+                }
+                yp[oy * g.ow + ox] = best;
+                ip[oy * g.ow + ox] = at;
+            }
+        }
+    })
+}
+
+/// Output values and argmax indices (initially `NONE`) filled by `plane(output plane, index
+/// plane, input plane)` for every plane; planes are split over rayon in tasks of
+/// [`PLANES_PER_TASK`].
+fn per_plane(
+    g: &Geo,
+    x: &[f32],
+    plane: impl Fn(&mut [f32], &mut [u32], &[f32]) + Sync,
+) -> (Vec<f32>, Vec<u32>) {
     let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
     let mut y = vec![0f32; g.planes * ohw];
     let mut idx = vec![NONE; g.planes * ohw];
@@ -101,24 +131,7 @@ fn forward(g: &Geo, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
                 .zip(ic.chunks_mut(ohw))
                 .zip(xc.chunks(hw))
             {
-                for oy in 0..g.oh {
-                    let (y0, y1) = g.window(0, oy);
-                    for ox in 0..g.ow {
-                        let (x0, x1) = g.window(1, ox);
-                        let mut best = f32::NEG_INFINITY;
-                        let mut at = NONE;
-                        for iy in y0..y1 {
-                            for (ix, &v) in xp[iy * g.w..][x0..x1].iter().enumerate() {
-                                if at == NONE || v > best || v.is_nan() {
-                                    best = v;
-                                    at = (iy * g.w + x0 + ix) as u32;
-                                }
-                            }
-                        }
-                        yp[oy * g.ow + ox] = best;
-                        ip[oy * g.ow + ox] = at;
-                    }
-                }
+                plane(yp, ip, xp);
             }
         });
     (y, idx)
@@ -126,37 +139,25 @@ fn forward(g: &Geo, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
 
 /// [`forward`] for [`Geo::pairs`]; indices are still positions within the plane.
 fn forward_pairs(g: &Geo, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
-    let (hw, ohw, w) = (g.h * g.w, g.oh * g.ow, g.w);
-    let mut y = vec![0f32; g.planes * ohw];
-    let mut idx = vec![0u32; g.planes * ohw];
-    y.par_chunks_mut(PLANES_PER_TASK * ohw)
-        .zip(idx.par_chunks_mut(PLANES_PER_TASK * ohw))
-        .zip(x.par_chunks(PLANES_PER_TASK * hw))
-        .for_each(|((yc, ic), xc)| {
-            for ((yp, ip), xp) in yc
-                .chunks_mut(ohw)
-                .zip(ic.chunks_mut(ohw))
-                .zip(xc.chunks(hw))
-            {
-                for oy in 0..g.oh {
-                    let top = (2 * oy * w) as u32;
-                    let (r0, r1) = (&xp[2 * oy * w..][..w], &xp[(2 * oy + 1) * w..][..w]);
-                    let yr = &mut yp[oy * g.ow..][..g.ow];
-                    let ir = &mut ip[oy * g.ow..][..g.ow];
-                    let cells = yr
-                        .iter_mut()
-                        .zip(ir.iter_mut())
-                        .zip(r0.chunks_exact(2).zip(r1.chunks_exact(2)));
-                    for (ox, ((yv, iv), (a, b))) in cells.enumerate() {
-                        let c = top + 2 * ox as u32;
-                        let up = pick((a[0], c), (a[1], c + 1));
-                        let down = pick((b[0], c + w as u32), (b[1], c + w as u32 + 1));
-                        (*yv, *iv) = pick(up, down);
-                    }
-                }
+    let w = g.w;
+    per_plane(g, x, |yp, ip, xp| {
+        for oy in 0..g.oh {
+            let top = (2 * oy * w) as u32;
+            let (r0, r1) = (&xp[2 * oy * w..][..w], &xp[(2 * oy + 1) * w..][..w]);
+            let yr = &mut yp[oy * g.ow..][..g.ow];
+            let ir = &mut ip[oy * g.ow..][..g.ow];
+            let cells = yr
+                .iter_mut()
+                .zip(ir.iter_mut())
+                .zip(r0.chunks_exact(2).zip(r1.chunks_exact(2)));
+            for (ox, ((yv, iv), (a, b))) in cells.enumerate() {
+                let c = top + 2 * ox as u32;
+                let up = pick((a[0], c), (a[1], c + 1));
+                let down = pick((b[0], c + w as u32), (b[1], c + w as u32 + 1));
+                (*yv, *iv) = pick(up, down);
             }
-        });
-    (y, idx)
+        }
+    })
 }
 
 fn backward(g: &Geo, idx: &[u32], gy: &[f32]) -> Vec<f32> {
