@@ -268,6 +268,12 @@ impl Graph {
 
     /// Removes tensors that no node, graph input or graph output refers to, renumbering ids.
     pub fn compact(&mut self) {
+        self.compact_with_map();
+    }
+
+    /// [`Graph::compact`], returning for every old tensor id its new id (`None` for removed
+    /// tensors).
+    pub fn compact_with_map(&mut self) -> Vec<Option<TensorId>> {
         let mut used = vec![false; self.tensors.len()];
         for &t in self.inputs.iter().chain(&self.outputs) {
             used[t.0] = true;
@@ -293,5 +299,9 @@ impl Graph {
             n.inputs.iter_mut().flatten().for_each(map);
             n.outputs.iter_mut().for_each(map);
         }
+        remap
+            .into_iter()
+            .map(|r| (r != usize::MAX).then_some(TensorId(r)))
+            .collect()
     }
 }

@@ -70,6 +70,10 @@ pub struct Quantized {
     pub graph: Graph,
     /// Nodes that stayed float, with the reason.
     pub float_nodes: Vec<FloatNode>,
+    /// For every tensor id of the float graph, the tensor of `graph` that holds the same value
+    /// (its integer version for quantized activations; `None` for tensors that are gone, such
+    /// as float weights replaced by their integer copies).
+    pub tensor_map: Vec<Option<TensorId>>,
 }
 
 fn is_float_act(t: &Tensor) -> bool {
@@ -589,11 +593,12 @@ pub fn quantize_integer(
 
     let mut g = b.out;
     g.sort_nodes()?;
-    g.compact();
+    let remap = g.compact_with_map();
     g.validate()?;
     Ok(Quantized {
         graph: g,
         float_nodes,
+        tensor_map: remap.into_iter().take(graph.tensors.len()).collect(),
     })
 }
 

@@ -4,9 +4,10 @@
 //!
 //! Typical flow: [`prepare_float`] (fold constant DEQUANTIZE so weights are plain float32),
 //! calibrate the prepared graph (observe every float tensor's range), then
-//! [`quantize_integer`] with those ranges; or [`quantize_dynamic`] / [`quantize_float16`]
-//! which need no data.
+//! [`quantize_integer`] with those ranges, then [`correct_biases`] with the same data; or
+//! [`quantize_dynamic`] / [`quantize_float16`] which need no data.
 
+mod bias_correction;
 mod calibrate;
 mod dynamic;
 mod error;
@@ -16,6 +17,7 @@ pub mod passes;
 pub mod rules;
 pub mod spec;
 
+pub use bias_correction::{correct_biases, BiasCorrectionOptions, BiasCorrectionReport};
 pub use calibrate::calibrate;
 pub use dynamic::{quantize_dynamic, DynamicOptions};
 pub use error::{FloatNode, QuantError};

@@ -234,7 +234,7 @@ pub fn main(args: Args) -> Result<()> {
         plans.push(("16x8", Settings::new(Mode::Int16x8)));
     }
     for (label, s) in plans {
-        let g = apply_mode(&float, &s, Some(&ranges))?;
+        let g = apply_mode(&float, &s, Some(&ranges), calib.samples())?;
         let bytes = edgequant_tflite::write_model(
             &g,
             &format!("edgequant {} demo", env!("CARGO_PKG_VERSION")),

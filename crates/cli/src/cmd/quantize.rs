@@ -3,11 +3,11 @@
 use crate::model::{load, LoadOptions};
 use crate::output::write_atomic;
 use anyhow::{bail, Context, Result};
-use edgequant_calib::{load_dataset, CalibratorKind, InputSpec};
+use edgequant_calib::{load_dataset, CalibratorKind, Dataset, InputSpec, Sample};
 use edgequant_ir::{DType, Graph};
 use edgequant_quant::{
-    calibrate, prepare_float, quantize_dynamic, quantize_float16, quantize_integer, DynamicOptions,
-    IntegerOptions, IoType,
+    calibrate, correct_biases, prepare_float, quantize_dynamic, quantize_float16, quantize_integer,
+    BiasCorrectionOptions, DynamicOptions, IntegerOptions, IoType,
 };
 use std::path::PathBuf;
 use std::time::Instant;
@@ -126,6 +126,13 @@ pub struct Args {
     /// --int8-only always quantizes it.
     #[arg(long)]
     pub int8_prelu: bool,
+    /// Keep the integer biases exactly as the quantization spec computes them from the float
+    /// biases (TensorFlow's converter does the same). By default, int8 and int16x8 biases are
+    /// then corrected on the calibration data (at most its first 64 samples) so that each
+    /// layer's mean output per channel matches the float model's wherever the difference is
+    /// more than two standard errors (docs/guide/int8.md).
+    #[arg(long)]
+    pub no_bias_correction: bool,
     /// Dynamic mode: weights with fewer elements stay float.
     #[arg(long, default_value_t = 1024)]
     pub min_elements: usize,
@@ -169,7 +176,7 @@ pub fn calibrator_kind(c: Calibrator) -> CalibratorKind {
     }
 }
 
-fn ranges_for(graph: &Graph, args: &Args) -> Result<Vec<Option<(f32, f32)>>> {
+fn ranges_for(graph: &Graph, args: &Args) -> Result<(Vec<Option<(f32, f32)>>, Dataset)> {
     let Some(data) = &args.data else {
         bail!(
             "--mode {} needs representative data: pass --data PATH (.npy, .npz, IDX or an image folder)",
@@ -211,7 +218,7 @@ fn ranges_for(graph: &Graph, args: &Args) -> Result<Vec<Option<(f32, f32)>>> {
         calibrator_kind(args.calibrator).name(),
         t0.elapsed().as_secs_f64()
     );
-    Ok(ranges)
+    Ok((ranges, ds))
 }
 
 /// Prints the model's inputs and outputs with how to feed and read integer ones.
@@ -253,6 +260,8 @@ pub struct Settings {
     pub keep_float: Vec<String>,
     pub int8_prelu: bool,
     pub min_elements: usize,
+    /// Correct int8/int16x8 biases on the calibration samples ([`correct_biases`]).
+    pub bias_correction: bool,
 }
 
 impl Settings {
@@ -270,6 +279,7 @@ impl Settings {
             keep_float: Vec::new(),
             int8_prelu: false,
             min_elements: 1024,
+            bias_correction: true,
         }
     }
 }
@@ -286,25 +296,29 @@ fn settings(a: &Args) -> Settings {
         keep_float: a.keep_float.clone(),
         int8_prelu: a.int8_prelu,
         min_elements: a.min_elements,
+        bias_correction: !a.no_bias_correction,
     }
 }
 
 /// Quantizes a prepared float graph (see [`prepare_float`]) in `s.mode`; `ranges` are the
-/// calibrated tensor ranges, required for int8 and int16x8. Ops that stay float are listed on
-/// stderr.
+/// calibrated tensor ranges, required for int8 and int16x8, and `samples` the calibration
+/// samples they came from (for bias correction; none: no correction). Ops that stay float
+/// and the bias correction are reported on stderr.
 pub fn apply_mode(
     float: &Graph,
     s: &Settings,
     ranges: Option<&[Option<(f32, f32)>]>,
+    samples: &[Sample],
 ) -> Result<Graph> {
-    apply_mode_with(float, s, ranges, true)
+    apply_mode_with(float, s, ranges, samples, true)
 }
 
-/// [`apply_mode`], listing the ops that stay float on stderr only when `verbose`.
+/// [`apply_mode`], reporting on stderr only when `verbose`.
 pub fn apply_mode_with(
     float: &Graph,
     s: &Settings,
     ranges: Option<&[Option<(f32, f32)>]>,
+    samples: &[Sample],
     verbose: bool,
 ) -> Result<Graph> {
     Ok(match s.mode {
@@ -329,7 +343,7 @@ pub fn apply_mode_with(
                 DType::I16
             };
             let ranges = ranges.context("integer quantization needs calibrated ranges")?;
-            let q = quantize_integer(
+            let mut q = quantize_integer(
                 float,
                 ranges,
                 &IntegerOptions {
@@ -348,6 +362,35 @@ pub fn apply_mode_with(
                 eprintln!("{} op(s) stay float:", q.float_nodes.len());
                 for line in float_node_lines(&q.float_nodes) {
                     eprintln!("  {line}");
+                }
+            }
+            if s.bias_correction && !samples.is_empty() {
+                let t0 = Instant::now();
+                let bar = if verbose {
+                    indicatif::ProgressBar::new(0)
+                } else {
+                    indicatif::ProgressBar::hidden()
+                };
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "bias correction {bar:30} {pos} layers ({elapsed})",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                let opts = BiasCorrectionOptions::default();
+                let r = correct_biases(float, &mut q, samples, &opts, &|| bar.inc(1))
+                    .context("bias correction")?;
+                bar.finish_and_clear();
+                if verbose {
+                    eprintln!(
+                        "bias correction: {} of {} output channels in {} layers adjusted \
+                         ({} samples, {:.2} s; --no-bias-correction keeps the spec's biases)",
+                        r.corrected,
+                        r.channels,
+                        r.layers,
+                        r.samples,
+                        t0.elapsed().as_secs_f64()
+                    );
                 }
             }
             q.graph
@@ -416,9 +459,13 @@ pub fn main(args: Args) -> Result<()> {
         Mode::Int8 | Mode::Int16x8 => Some(ranges_for(&float, &args)?),
         _ => None,
     };
+    let (ranges, samples): (Option<Vec<Option<(f32, f32)>>>, &[Sample]) = match &ranges {
+        Some((r, ds)) => (Some(r.clone()), ds.samples()),
+        None => (None, &[]),
+    };
     let target = args.target.target()?;
     let graph = match (target, ranges.as_deref()) {
-        (None, _) => apply_mode(&float, &settings(&args), ranges.as_deref())?,
+        (None, _) => apply_mode(&float, &settings(&args), ranges.as_deref(), samples)?,
         (Some(t), Some(r)) => {
             let path = args.target.eval_data.as_deref().context("--eval-data")?;
             let data = super::compare::load_samples(
@@ -427,7 +474,15 @@ pub fn main(args: Args) -> Result<()> {
                 &args.pre.read_options(args.target.eval_samples)?,
             )?;
             let data = super::target_accuracy::eval_dataset(data, &args.target, t)?;
-            super::target_accuracy::quantize_to_target(&float, &settings(&args), r, t, &data)?.0
+            super::target_accuracy::quantize_to_target(
+                &float,
+                &settings(&args),
+                r,
+                samples,
+                t,
+                &data,
+            )?
+            .0
         }
         (Some(_), None) => bail!(
             "--target-accuracy/--max-drop/--target-sqnr apply to --mode int8 and int16x8 only"

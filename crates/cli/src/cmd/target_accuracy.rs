@@ -226,8 +226,8 @@ pub fn eval_dataset(mut data: Dataset, args: &TargetArgs, target: Target) -> Res
     Ok(data)
 }
 
-/// Quantizes `float` with `settings`, then keeps layers in float until `target` is met on
-/// `data`. Returns the final graph and the nodes kept in float by the search (besides
+/// Quantizes `float` with `settings` (calibrated `ranges`, and the calibration `samples` for
+/// bias correction), then keeps layers in float until `target` is met on `data`. Returns the final graph and the nodes kept in float by the search (besides
 /// `settings.keep_float`). Progress and the result go to stderr.
 ///
 /// Errors: the target is unreachable even with every quantized node in float (the message
@@ -237,6 +237,7 @@ pub fn quantize_to_target(
     float: &Graph,
     settings: &Settings,
     ranges: &[Option<(f32, f32)>],
+    samples: &[edgequant_calib::Sample],
     target: Target,
     data: &Dataset,
 ) -> Result<(Graph, Vec<String>)> {
@@ -284,7 +285,7 @@ pub fn quantize_to_target(
     let build = |extra: &[String]| -> Result<Graph> {
         let mut s = settings.clone();
         s.keep_float.extend(extra.iter().cloned());
-        apply_mode_with(float, &s, Some(ranges), false)
+        apply_mode_with(float, &s, Some(ranges), samples, false)
     };
     let q0 = build(&[])?;
     let v0 = measure(&q0, target, data, &reference)?;
