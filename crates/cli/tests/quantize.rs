@@ -486,3 +486,40 @@ fn prelu_stays_float_by_default_in_int8_mode() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Bias correction (default in int8) changes only int32 bias data; `--no-bias-correction`
+/// gives the spec's biases, and the two differ.
+#[test]
+fn bias_correction_changes_only_biases_and_can_be_turned_off() {
+    let dir = tempdir("quant_bias_correction");
+    let float = fixture("tutorial_cnn/float.tflite");
+    let train = s(&mnist("train-images-idx3-ubyte"));
+    let (on, off) = (dir.join("on.tflite"), dir.join("off.tflite"));
+    let common = ["--mode", "int8", "--samples", "100", "--data", &train];
+    let (float_s, on_s) = (s(&float), s(&on));
+    let mut args = vec!["quantize", float_s.as_str(), "-o", on_s.as_str()];
+    args.extend(common);
+    let out = edgequant(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bias correction:") && stderr.contains("(64 samples,"),
+        "{stderr}"
+    );
+    let mut off_args: Vec<&str> = common.to_vec();
+    off_args.push("--no-bias-correction");
+    quantize(&float, &off, &off_args);
+
+    let (a, b) = (read(&on), read(&off));
+    assert_eq!(a.tensors.len(), b.tensors.len());
+    let mut changed = 0;
+    for (x, y) in a.tensors.iter().zip(&b.tensors) {
+        assert_eq!((&x.name, x.dtype, &x.shape), (&y.name, y.dtype, &y.shape));
+        assert_eq!(x.quant, y.quant, "{}", x.name);
+        if x.data != y.data {
+            assert_eq!(x.dtype, DType::I32, "{} changed but is not a bias", x.name);
+            changed += 1;
+        }
+    }
+    assert!(changed > 0, "bias correction changed no bias");
+    let _ = std::fs::remove_dir_all(&dir);
+}

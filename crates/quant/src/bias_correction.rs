@@ -11,8 +11,8 @@
 //! from that channel's integer bias. Only the bias integers change: every scale, zero point
 //! and weight stays as [`crate::quantize_integer`] chose it (DESIGN.md section 3).
 //!
-//! A channel is corrected only where its mean error is clearly not noise: larger than
-//! [`BiasCorrectionOptions::min_t`] standard errors of the per-sample means. With few samples
+//! A channel is corrected only where its mean error is clearly not noise: where Student's t
+//! test on the per-sample means rejects a zero mean at [`BiasCorrectionOptions::level`]. With few samples
 //! and few positions (a FULLY_CONNECTED head) a mean error is poorly known, and correcting it
 //! anyway fits the calibration samples instead of the data.
 
@@ -30,16 +30,17 @@ pub struct BiasCorrectionOptions {
     /// Samples used (the first ones of the calibration data): the pass runs the integer graph
     /// once per layer on each, so its time grows with layers × samples.
     pub max_samples: usize,
-    /// A channel is corrected when `|mean error| > min_t × standard error`, the standard error
-    /// being that of the mean of the per-sample mean errors (at least 2 samples are needed).
-    pub min_t: f64,
+    /// Two-sided significance level of the per-channel test: a channel is corrected when its
+    /// mean error differs from 0 at this level by Student's t test on the per-sample mean
+    /// errors (`|mean| > t(1 − level/2, n − 1) × standard error`; at least 2 samples).
+    pub level: f64,
 }
 
 impl Default for BiasCorrectionOptions {
     fn default() -> Self {
         BiasCorrectionOptions {
             max_samples: 64,
-            min_t: 2.0,
+            level: 0.05,
         }
     }
 }
@@ -167,6 +168,61 @@ fn channel_means(v: &TensorValue, channels: usize, qp: Option<(f32, i32)>) -> Ve
     sum.into_iter().map(|x| x / positions).collect()
 }
 
+/// Quantile `p` (0.5 < p < 1) of Student's t distribution with `dof` degrees of freedom:
+/// the normal quantile (Acklam's rational approximation, relative error < 1.2e-9) corrected
+/// for `dof` by the Cornish–Fisher expansion (Abramowitz & Stegun 26.7.5; at the 97.5 % point
+/// within 1 % of the exact value for `dof` = 3 and 0.3 % for `dof` ≥ 4).
+fn student_t_quantile(p: f64, dof: f64) -> f64 {
+    let z = normal_quantile(p);
+    let (z2, v) = (z * z, dof.max(1.0));
+    z + z * (z2 + 1.0) / (4.0 * v)
+        + z * ((5.0 * z2 + 16.0) * z2 + 3.0) / (96.0 * v * v)
+        + z * (((3.0 * z2 + 19.0) * z2 + 17.0) * z2 - 15.0) / (384.0 * v * v * v)
+}
+
+/// Quantile of the standard normal distribution for 0.5 ≤ `p` < 1 (Acklam's algorithm).
+fn normal_quantile(p: f64) -> f64 {
+    const A: [f64; 6] = [
+        -3.969_683_028_665_376e1,
+        2.209_460_984_245_205e2,
+        -2.759_285_104_469_687e2,
+        1.383_577_518_672_69e2,
+        -3.066_479_806_614_716e1,
+        2.506_628_277_459_239,
+    ];
+    const B: [f64; 5] = [
+        -5.447_609_879_822_406e1,
+        1.615_858_368_580_409e2,
+        -1.556_989_798_598_866e2,
+        6.680_131_188_771_972e1,
+        -1.328_068_155_288_572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784_894_002_430_293e-3,
+        -3.223_964_580_411_365e-1,
+        -2.400_758_277_161_838,
+        -2.549_732_539_343_734,
+        4.374_664_141_464_968,
+        2.938_163_982_698_783,
+    ];
+    const D: [f64; 4] = [
+        7.784_695_709_041_462e-3,
+        3.224_671_290_700_398e-1,
+        2.445_134_137_142_996,
+        3.754_408_661_907_416,
+    ];
+    if p > 0.975_25 {
+        let q = (-2.0 * (1.0 - p).ln()).sqrt();
+        -(((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    }
+}
+
 /// `graph` reduced to the nodes that `out` depends on, with `out` as its only output (tensor
 /// ids unchanged).
 fn prefix(graph: &Graph, out: TensorId) -> Graph {
@@ -252,6 +308,7 @@ pub fn correct_biases(
         .collect::<Result<_, _>>()?;
 
     let n = samples.len() as f64;
+    let min_t = student_t_quantile(1.0 - opts.level / 2.0, n - 1.0);
     for (k, t) in list.iter().enumerate() {
         let sub = prefix(&q.graph, t.out_q);
         let qi = Interpreter::new_unfused(&sub)?.with_parallelism(Parallelism::None);
@@ -293,7 +350,8 @@ pub fn correct_biases(
             let mean = errs.iter().map(|e| e[c]).sum::<f64>() / n;
             let var = errs.iter().map(|e| (e[c] - mean).powi(2)).sum::<f64>() / (n - 1.0);
             let se = (var / n).sqrt();
-            if !(mean.abs() > opts.min_t * se) || !mean.is_finite() {
+            let clear = mean.is_finite() && se.is_finite() && mean.abs() > min_t * se;
+            if !clear {
                 continue;
             }
             let scale = bp.scale[if bp.scale.len() == 1 { 0 } else { c }] as f64;
@@ -320,4 +378,168 @@ pub fn correct_biases(
         progress();
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{calibrate, quantize_integer, IntegerOptions};
+    use edgequant_calib::CalibratorKind;
+    use edgequant_ir::ops::FullyConnected;
+    use edgequant_ir::Tensor;
+
+    /// `y = x · Wᵀ + b` with x [1, 8], W [4, 8], b [4]; deterministic weights and samples.
+    fn fc_graph() -> (Graph, Vec<Sample>) {
+        let mut g = Graph::default();
+        let x = g.add_tensor(Tensor::new("x", DType::F32, vec![1, 8]));
+        let w: Vec<f32> = (0..32)
+            .map(|i| ((i * 37 % 17) as f32 - 8.0) / 10.0)
+            .collect();
+        let w = g.add_tensor(Tensor::from_f32("w", vec![4, 8], &w).expect("w"));
+        let b = g.add_tensor(Tensor::from_f32("b", vec![4], &[0.3, -0.2, 0.1, 0.0]).expect("b"));
+        let y = g.add_tensor(Tensor::new("y", DType::F32, vec![1, 4]));
+        g.add_node(
+            "fc",
+            Op::FullyConnected(FullyConnected::default()),
+            vec![Some(x), Some(w), Some(b)],
+            vec![y],
+        );
+        g.inputs = vec![x];
+        g.outputs = vec![y];
+        let samples = (0..24)
+            .map(|s| {
+                vec![(0..8)
+                    .map(|i| (((s * 13 + i * 7) % 23) as f32 - 11.0) / 8.0)
+                    .collect()]
+            })
+            .collect();
+        (g, samples)
+    }
+
+    fn quantized(g: &Graph, samples: &[Sample]) -> Quantized {
+        let ranges = calibrate(g, samples, CalibratorKind::MinMax, &|| {}).expect("calibrate");
+        quantize_integer(g, &ranges, &IntegerOptions::default()).expect("quantize")
+    }
+
+    fn fc_bias(q: &Quantized) -> (TensorId, Vec<i64>) {
+        let n = q.graph.nodes.iter().find(|n| n.name == "fc").expect("fc");
+        let b = n.inputs[2].expect("bias");
+        (b, q.graph.tensor(b).int_data().expect("bias data"))
+    }
+
+    fn set_bias(q: &mut Quantized, b: TensorId, v: &[i64]) {
+        let v32: Vec<i32> = v.iter().map(|&x| x as i32).collect();
+        q.graph.tensor_mut(b).data = Some(bytemuck::cast_slice(&v32).to_vec().into());
+    }
+
+    #[test]
+    fn a_shifted_bias_is_put_back_and_nothing_else_changes() {
+        let (g, samples) = fc_graph();
+        let mut q = quantized(&g, &samples);
+        let (b, original) = fc_bias(&q);
+        let mut shifted = original.clone();
+        shifted[0] += 4000;
+        shifted[2] -= 2500;
+        set_bias(&mut q, b, &shifted);
+        let before = q.graph.clone();
+        let r = correct_biases(
+            &g,
+            &mut q,
+            &samples,
+            &BiasCorrectionOptions::default(),
+            &|| {},
+        )
+        .expect("correct");
+        assert_eq!((r.layers, r.channels, r.samples), (1, 4, 24));
+        let (_, after) = fc_bias(&q);
+        // A shift of thousands of bias steps (tens of output steps) is a clear mean error:
+        // put back to within the few steps that the original rounding itself leaves.
+        let scale = q.graph.tensor(b).quant.as_ref().expect("bias params").scale[0] as f64;
+        let out_scale = q.graph.nodes[0]
+            .outputs
+            .first()
+            .and_then(|&t| q.graph.tensor(t).quant.clone())
+            .map_or(1.0, |p| p.scale[0] as f64);
+        let tolerance = (out_scale / scale).ceil() as i64;
+        for c in [0, 2] {
+            assert!(
+                (after[c] - original[c]).abs() <= tolerance,
+                "channel {c}: original {} shifted {} corrected {} (tolerance {tolerance})",
+                original[c],
+                shifted[c],
+                after[c]
+            );
+        }
+        for (t0, t1) in before.tensors.iter().zip(&q.graph.tensors) {
+            assert_eq!(t0.quant, t1.quant, "{}", t0.name);
+            if t0.name != before.tensor(b).name {
+                assert_eq!(t0.data, t1.data, "{}", t0.name);
+            }
+        }
+    }
+
+    #[test]
+    fn the_result_does_not_depend_on_the_thread_count() {
+        let (g, samples) = fc_graph();
+        let run = |threads: usize| {
+            let mut q = quantized(&g, &samples);
+            let (b, mut v) = fc_bias(&q);
+            v[1] += 3000;
+            set_bias(&mut q, b, &v);
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool")
+                .install(|| {
+                    correct_biases(
+                        &g,
+                        &mut q,
+                        &samples,
+                        &BiasCorrectionOptions::default(),
+                        &|| {},
+                    )
+                })
+                .expect("correct");
+            fc_bias(&q).1
+        };
+        assert_eq!(run(1), run(2));
+    }
+
+    #[test]
+    fn t_quantiles_match_the_tables() {
+        // Two-sided 5 % critical values (97.5 % quantiles), Student's t tables.
+        for (dof, want, tol) in [
+            (3.0, 3.182, 0.01),
+            (4.0, 2.776, 0.003),
+            (7.0, 2.365, 0.003),
+            (31.0, 2.040, 0.003),
+            (63.0, 1.998, 0.003),
+            (1e9, 1.960, 0.003),
+        ] {
+            let got = student_t_quantile(0.975, dof);
+            assert!(
+                (got - want).abs() / want < tol,
+                "dof {dof}: {got} vs {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn one_sample_changes_nothing() {
+        let (g, samples) = fc_graph();
+        let mut q = quantized(&g, &samples);
+        let (b, mut v) = fc_bias(&q);
+        v[0] += 4000;
+        set_bias(&mut q, b, &v);
+        let r = correct_biases(
+            &g,
+            &mut q,
+            &samples[..1],
+            &BiasCorrectionOptions::default(),
+            &|| {},
+        )
+        .expect("correct");
+        assert_eq!(r.corrected, 0);
+        assert_eq!(fc_bias(&q).1, v);
+    }
 }

@@ -130,7 +130,7 @@ pub struct Args {
     /// biases (TensorFlow's converter does the same). By default, int8 and int16x8 biases are
     /// then corrected on the calibration data (at most its first 64 samples) so that each
     /// layer's mean output per channel matches the float model's wherever the difference is
-    /// more than two standard errors (docs/guide/int8.md).
+    /// significant (Student's t test at the 5 % level; docs/guide/int8.md).
     #[arg(long)]
     pub no_bias_correction: bool,
     /// Dynamic mode: weights with fewer elements stay float.
@@ -176,7 +176,11 @@ pub fn calibrator_kind(c: Calibrator) -> CalibratorKind {
     }
 }
 
-fn ranges_for(graph: &Graph, args: &Args) -> Result<(Vec<Option<(f32, f32)>>, Dataset)> {
+/// Calibrated `(min, max)` per tensor id (`None` where nothing was observed).
+type Ranges = Vec<Option<(f32, f32)>>;
+
+/// Calibrates `graph` on `--data`: the ranges, and the samples they came from.
+fn ranges_for(graph: &Graph, args: &Args) -> Result<(Ranges, Dataset)> {
     let Some(data) = &args.data else {
         bail!(
             "--mode {} needs representative data: pass --data PATH (.npy, .npz, IDX or an image folder)",
@@ -451,21 +455,22 @@ pub fn main(args: Args) -> Result<()> {
     if !matches!(args.mode, Mode::Int8 | Mode::Int16x8) && !args.keep_float.is_empty() {
         bail!("--keep-float applies to --mode int8 and int16x8 only");
     }
+    if !matches!(args.mode, Mode::Int8 | Mode::Int16x8) && args.no_bias_correction {
+        bail!("--no-bias-correction applies to --mode int8 and int16x8 only");
+    }
     if args.mode != Mode::Int8 && args.int8_prelu {
         bail!("--int8-prelu applies to --mode int8 only");
     }
     let float = prepare_float(&m.graph)?;
-    let ranges = match args.mode {
+    let calib = match args.mode {
         Mode::Int8 | Mode::Int16x8 => Some(ranges_for(&float, &args)?),
         _ => None,
     };
-    let (ranges, samples): (Option<Vec<Option<(f32, f32)>>>, &[Sample]) = match &ranges {
-        Some((r, ds)) => (Some(r.clone()), ds.samples()),
-        None => (None, &[]),
-    };
+    let ranges = calib.as_ref().map(|(r, _)| r.as_slice());
+    let samples: &[Sample] = calib.as_ref().map_or(&[], |(_, ds)| ds.samples());
     let target = args.target.target()?;
-    let graph = match (target, ranges.as_deref()) {
-        (None, _) => apply_mode(&float, &settings(&args), ranges.as_deref(), samples)?,
+    let graph = match (target, ranges) {
+        (None, _) => apply_mode(&float, &settings(&args), ranges, samples)?,
         (Some(t), Some(r)) => {
             let path = args.target.eval_data.as_deref().context("--eval-data")?;
             let data = super::compare::load_samples(
