@@ -8,7 +8,8 @@
 //! output, in execution order, the pass measures on the calibration samples the mean error of
 //! each output channel (dequantized integer output minus the float model's output, averaged
 //! over samples and positions) with all earlier layers already corrected, and subtracts it
-//! from that channel's integer bias. Only the bias integers change: every scale, zero point
+//! from that channel's integer bias. Positions where the integer output sits at its type's
+//! limit are left out of the average: that error is clipping, which a bias cannot undo. Only the bias integers change: every scale, zero point
 //! and weight stays as [`crate::quantize_integer`] chose it (DESIGN.md section 3).
 //!
 //! A channel is corrected only where its mean error is clearly not noise: where Student's t
@@ -146,26 +147,45 @@ fn feed(g: &Graph, id: TensorId, values: &[f32]) -> Result<TensorValue, QuantErr
     Ok(TensorValue::new(shape, data)?)
 }
 
-/// Per-channel mean over all positions of a value (last axis = channel), dequantized with
-/// `(scale, zero_point)` when integer.
-fn channel_means(v: &TensorValue, channels: usize, qp: Option<(f32, i32)>) -> Vec<f64> {
+/// Per-channel mean of `dequantize(q) − f` over the positions (last axis = channel) where the
+/// integer output is not saturated at its type's limits; `None` for a channel without such
+/// positions. Saturated outputs are clipping error, which moving the bias cannot undo (and
+/// counting it drags the correction of the unsaturated values).
+fn channel_errors(
+    q: &TensorValue,
+    f: &TensorValue,
+    channels: usize,
+    (scale, zero_point): (f32, i32),
+) -> Vec<Option<f64>> {
     let mut sum = vec![0f64; channels];
-    let mut add = |i: usize, x: f64| sum[i % channels] += x;
-    let (s, z) = qp.map_or((1.0f64, 0f64), |(s, z)| (s as f64, z as f64));
-    match &v.data {
-        TensorData::F32(d) => d.iter().enumerate().for_each(|(i, &x)| add(i, x as f64)),
+    let mut count = vec![0usize; channels];
+    let Some(f) = f.as_f32() else {
+        return vec![None; channels];
+    };
+    let (s, z) = (scale as f64, zero_point as f64);
+    let mut add = |i: usize, qv: i32, lo: i32, hi: i32| {
+        if qv > lo && qv < hi {
+            if let Some(&fv) = f.get(i) {
+                sum[i % channels] += (qv as f64 - z) * s - fv as f64;
+                count[i % channels] += 1;
+            }
+        }
+    };
+    match &q.data {
         TensorData::I8(d) => d
             .iter()
             .enumerate()
-            .for_each(|(i, &x)| add(i, (x as f64 - z) * s)),
+            .for_each(|(i, &v)| add(i, v as i32, -128, 127)),
         TensorData::I16(d) => d
             .iter()
             .enumerate()
-            .for_each(|(i, &x)| add(i, (x as f64 - z) * s)),
+            .for_each(|(i, &v)| add(i, v as i32, -32768, 32767)),
         _ => {}
     }
-    let positions = (v.data.len() / channels.max(1)).max(1) as f64;
-    sum.into_iter().map(|x| x / positions).collect()
+    sum.into_iter()
+        .zip(count)
+        .map(|(s, c)| (c > 0).then(|| s / c as f64))
+        .collect()
 }
 
 /// Quantile `p` (0.5 < p < 1) of Student's t distribution with `dof` degrees of freedom:
@@ -251,8 +271,10 @@ fn prefix(graph: &Graph, out: TensorId) -> Graph {
 }
 
 /// Corrects the integer biases of `q` (see the module documentation) so that on `samples`
-/// every corrected layer's per-channel mean output matches `float`'s, the float graph `q` was
-/// quantized from (same inputs). `progress()` is called once per examined layer.
+/// every corrected layer's per-channel mean output (unsaturated positions) matches `float`'s,
+/// the float graph `q` was quantized from (same inputs). `progress()` is called once per
+/// examined layer. Time: one run of the float and of the integer graph, each up to the layer,
+/// per layer and sample.
 ///
 /// Deterministic: per-sample means are computed independently and summed in sample order, so
 /// the result does not depend on the thread count. Errors name the node whose run failed.
@@ -282,59 +304,40 @@ pub fn correct_biases(
         });
     }
 
-    // Float per-channel means of every target, per sample.
-    let fi = Interpreter::new_unfused(float)?.with_parallelism(Parallelism::None);
-    let mut slot = vec![usize::MAX; float.tensors.len()];
-    for (k, t) in list.iter().enumerate() {
-        slot[t.out_f.0] = k;
-    }
-    let float_means: Vec<Vec<Vec<f64>>> = samples
-        .par_iter()
-        .map(|s| -> Result<Vec<Vec<f64>>, QuantError> {
-            let inputs = float
-                .inputs
-                .iter()
-                .zip(s)
-                .map(|(&id, v)| TensorValue::from_f32(float.tensor(id).shape.clone(), v.clone()))
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut means = vec![Vec::new(); list.len()];
-            fi.run_with_hook(inputs, &mut |id, v| {
-                if let Some(&k) = slot.get(id.0).filter(|&&k| k != usize::MAX) {
-                    means[k] = channel_means(v, list[k].channels, None);
-                }
-            })?;
-            Ok(means)
-        })
-        .collect::<Result<_, _>>()?;
-
-    let n = samples.len() as f64;
-    let min_t = student_t_quantile(1.0 - opts.level / 2.0, n - 1.0);
-    for (k, t) in list.iter().enumerate() {
-        let sub = prefix(&q.graph, t.out_q);
-        let qi = Interpreter::new_unfused(&sub)?.with_parallelism(Parallelism::None);
+    for t in &list {
+        let fsub = prefix(float, t.out_f);
+        let fi = Interpreter::new_unfused(&fsub)?.with_parallelism(Parallelism::None);
+        let qsub = prefix(&q.graph, t.out_q);
+        let qi = Interpreter::new_unfused(&qsub)?.with_parallelism(Parallelism::None);
         let qp = q
             .graph
             .tensor(t.out_q)
             .quant
             .as_ref()
-            .map(|p| (p.scale[0], p.zero_point[0]));
-        let errs: Vec<Vec<f64>> = samples
+            .map_or((1.0, 0), |p| (p.scale[0], p.zero_point[0]));
+        let errs: Vec<Vec<Option<f64>>> = samples
             .par_iter()
-            .zip(&float_means)
-            .map(|(s, fm)| -> Result<Vec<f64>, QuantError> {
-                let inputs = q
+            .map(|s| -> Result<Vec<Option<f64>>, QuantError> {
+                let finputs = float
+                    .inputs
+                    .iter()
+                    .zip(s)
+                    .map(|(&id, v)| {
+                        TensorValue::from_f32(float.tensor(id).shape.clone(), v.clone())
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let qinputs = q
                     .graph
                     .inputs
                     .iter()
                     .zip(s)
                     .map(|(&id, v)| feed(&q.graph, id, v))
                     .collect::<Result<Vec<_>, _>>()?;
-                let out = qi.run(inputs)?;
-                let Some(v) = out.first() else {
-                    return Ok(vec![0.0; t.channels]);
-                };
-                let qm = channel_means(v, t.channels, qp);
-                Ok(qm.iter().zip(&fm[k]).map(|(a, b)| a - b).collect())
+                let (fo, qo) = (fi.run(finputs)?, qi.run(qinputs)?);
+                Ok(match (fo.first(), qo.first()) {
+                    (Some(f), Some(v)) => channel_errors(v, f, t.channels, qp),
+                    _ => vec![None; t.channels],
+                })
             })
             .collect::<Result<_, _>>()?;
         let bt = q.graph.tensor(t.bias);
@@ -347,9 +350,15 @@ pub fn correct_biases(
         };
         let mut changed = false;
         for c in 0..t.channels {
-            let mean = errs.iter().map(|e| e[c]).sum::<f64>() / n;
-            let var = errs.iter().map(|e| (e[c] - mean).powi(2)).sum::<f64>() / (n - 1.0);
+            let e: Vec<f64> = errs.iter().filter_map(|e| e[c]).collect();
+            if e.len() < 2 {
+                continue;
+            }
+            let n = e.len() as f64;
+            let mean = e.iter().sum::<f64>() / n;
+            let var = e.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
             let se = (var / n).sqrt();
+            let min_t = student_t_quantile(1.0 - opts.level / 2.0, n - 1.0);
             let clear = mean.is_finite() && se.is_finite() && mean.abs() > min_t * se;
             if !clear {
                 continue;
