@@ -23,7 +23,6 @@ use edgequant_calib::params::quantize_value;
 use edgequant_calib::Sample;
 use edgequant_interp::{Interpreter, Parallelism, TensorData, TensorValue};
 use edgequant_ir::{DType, Graph, Op, TensorId};
-use rayon::prelude::*;
 
 /// Options of [`correct_biases`].
 #[derive(Clone, Debug)]
@@ -276,8 +275,11 @@ fn prefix(graph: &Graph, out: TensorId) -> Graph {
 /// examined layer. Time: one run of the float and of the integer graph, each up to the layer,
 /// per layer and sample.
 ///
-/// Deterministic: per-sample means are computed independently and summed in sample order, so
-/// the result does not depend on the thread count. Errors name the node whose run failed.
+/// Samples run one after the other on the calling thread, so that memory holds one sample's
+/// activations at a time (per-thread allocator arenas made parallel runs cost tens of MiB of
+/// peak memory on hand_landmark_lite). Deterministic: per-sample means are summed in sample order
+/// and the kernels' results do not depend on the thread count. Errors name the node whose run
+/// failed.
 pub fn correct_biases(
     float: &Graph,
     q: &mut Quantized,
@@ -316,7 +318,7 @@ pub fn correct_biases(
             .as_ref()
             .map_or((1.0, 0), |p| (p.scale[0], p.zero_point[0]));
         let errs: Vec<Vec<Option<f64>>> = samples
-            .par_iter()
+            .iter()
             .map(|s| -> Result<Vec<Option<f64>>, QuantError> {
                 let finputs = float
                     .inputs
