@@ -377,7 +377,7 @@ pub fn apply_mode_with(
                 };
                 bar.set_style(
                     indicatif::ProgressStyle::with_template(
-                        "bias correction {bar:30} {pos} layers ({elapsed})",
+                        "bias correction: {pos} layers done ({elapsed})",
                     )
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
                 );
