@@ -17,9 +17,9 @@
 //! and few positions (a FULLY_CONNECTED head) a mean error is poorly known, and correcting it
 //! anyway fits the calibration samples instead of the data.
 
+use crate::calibrate::sample_inputs;
 use crate::error::QuantError;
 use crate::Quantized;
-use edgequant_calib::params::quantize_value;
 use edgequant_calib::Sample;
 use edgequant_interp::{Interpreter, Parallelism, TensorData, TensorValue};
 use edgequant_ir::{DType, Graph, Op, TensorId};
@@ -120,30 +120,6 @@ fn targets(float: &Graph, q: &Quantized) -> Vec<Target> {
         }
     }
     out
-}
-
-/// A graph input value for `sample`'s values: float as is, integer inputs quantized with the
-/// input's parameters.
-fn feed(g: &Graph, id: TensorId, values: &[f32]) -> Result<TensorValue, QuantError> {
-    let t = g.tensor(id);
-    let shape = t.shape.clone();
-    let q = |lo: i32, hi: i32| -> Vec<i32> {
-        let (s, z) = t
-            .quant
-            .as_ref()
-            .map_or((1.0, 0), |p| (p.scale[0], p.zero_point[0]));
-        values
-            .iter()
-            .map(|&v| quantize_value(v, s, z, lo, hi))
-            .collect()
-    };
-    let data = match t.dtype {
-        DType::I8 => TensorData::I8(q(-128, 127).into_iter().map(|v| v as i8).collect()),
-        DType::U8 => TensorData::U8(q(0, 255).into_iter().map(|v| v as u8).collect()),
-        DType::I16 => TensorData::I16(q(-32768, 32767).into_iter().map(|v| v as i16).collect()),
-        _ => TensorData::F32(values.to_vec()),
-    };
-    Ok(TensorValue::new(shape, data)?)
 }
 
 /// Per-channel mean of `dequantize(q) − f` over the positions (last axis = channel) where the
@@ -320,22 +296,10 @@ pub fn correct_biases(
         let errs: Vec<Vec<Option<f64>>> = samples
             .iter()
             .map(|s| -> Result<Vec<Option<f64>>, QuantError> {
-                let finputs = float
-                    .inputs
-                    .iter()
-                    .zip(s)
-                    .map(|(&id, v)| {
-                        TensorValue::from_f32(float.tensor(id).shape.clone(), v.clone())
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                let qinputs = q
-                    .graph
-                    .inputs
-                    .iter()
-                    .zip(s)
-                    .map(|(&id, v)| feed(&q.graph, id, v))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let (fo, qo) = (fi.run(finputs)?, qi.run(qinputs)?);
+                let (fo, qo) = (
+                    fi.run(sample_inputs(float, s)?)?,
+                    qi.run(sample_inputs(&q.graph, s)?)?,
+                );
                 Ok(match (fo.first(), qo.first()) {
                     (Some(f), Some(v)) => channel_errors(v, f, t.channels, qp),
                     _ => vec![None; t.channels],

@@ -2,9 +2,10 @@
 //! every float tensor through the interpreter's value hook (the graph is not changed).
 
 use crate::error::QuantError;
+use edgequant_calib::params::quantize_value;
 use edgequant_calib::{AnyObserver, CalibError, CalibratorKind, Observer, Sample};
-use edgequant_interp::{Interpreter, Parallelism, TensorValue};
-use edgequant_ir::{DType, Graph};
+use edgequant_interp::{Interpreter, Parallelism, TensorData, TensorValue};
+use edgequant_ir::{DType, Graph, TensorId};
 use rayon::prelude::*;
 
 /// Per-tensor observers of one worker.
@@ -60,14 +61,7 @@ pub fn calibrate(
             let mut obs = Observers::new(n);
             for (k, sample) in part.iter().enumerate() {
                 let index = ci * chunk + k;
-                let inputs = graph
-                    .inputs
-                    .iter()
-                    .zip(sample)
-                    .map(|(&id, v)| {
-                        TensorValue::from_f32(graph.tensor(id).shape.clone(), v.clone())
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
+                let inputs = sample_inputs(graph, sample)?;
                 let mut failure: Option<CalibError> = None;
                 interp.run_with_hook(inputs, &mut |id, value| {
                     if failure.is_some() || graph.tensor(id).dtype != DType::F32 {
@@ -105,4 +99,39 @@ pub fn calibrate(
         .map(|o| o.as_ref().map(|o| o.range()).transpose())
         .collect::<Result<Vec<_>, _>>()
         .map_err(QuantError::Calib)
+}
+
+/// The graph input values for one sample (one value vector per graph input, in order):
+/// float inputs take the values as they are, integer inputs (int8, uint8, int16) get them
+/// quantized with the input's parameters (TFLite's QUANTIZE rounding).
+pub(crate) fn sample_inputs(g: &Graph, sample: &Sample) -> Result<Vec<TensorValue>, QuantError> {
+    g.inputs
+        .iter()
+        .zip(sample)
+        .map(|(&id, v)| feed(g, id, v))
+        .collect()
+}
+
+/// One graph input's value from float values: float as is, integer inputs quantized with the
+/// input's parameters.
+fn feed(g: &Graph, id: TensorId, values: &[f32]) -> Result<TensorValue, QuantError> {
+    let t = g.tensor(id);
+    let shape = t.shape.clone();
+    let q = |lo: i32, hi: i32| -> Vec<i32> {
+        let (s, z) = t
+            .quant
+            .as_ref()
+            .map_or((1.0, 0), |p| (p.scale[0], p.zero_point[0]));
+        values
+            .iter()
+            .map(|&v| quantize_value(v, s, z, lo, hi))
+            .collect()
+    };
+    let data = match t.dtype {
+        DType::I8 => TensorData::I8(q(-128, 127).into_iter().map(|v| v as i8).collect()),
+        DType::U8 => TensorData::U8(q(0, 255).into_iter().map(|v| v as u8).collect()),
+        DType::I16 => TensorData::I16(q(-32768, 32767).into_iter().map(|v| v as i16).collect()),
+        _ => TensorData::F32(values.to_vec()),
+    };
+    Ok(TensorValue::new(shape, data)?)
 }
