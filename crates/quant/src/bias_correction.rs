@@ -9,26 +9,28 @@
 //! each output channel (dequantized integer output minus the float model's output, averaged
 //! over samples and positions) with all earlier layers already corrected, and subtracts it
 //! from that channel's integer bias. Positions where the integer output sits at its type's
-//! limit are left out of the average: that error is clipping, which a bias cannot undo. Only the bias integers change: every scale, zero point
-//! and weight stays as [`crate::quantize_integer`] chose it (DESIGN.md section 3).
+//! limit are left out of the average: that error is clipping, which a bias cannot undo. Only
+//! the bias integers change: every scale, zero point and weight stays as
+//! [`crate::quantize_integer`] chose it (DESIGN.md section 3).
 //!
 //! A channel is corrected only where its mean error is clearly not noise: where Student's t
-//! test on the per-sample means rejects a zero mean at [`BiasCorrectionOptions::level`]. With few samples
-//! and few positions (a FULLY_CONNECTED head) a mean error is poorly known, and correcting it
-//! anyway fits the calibration samples instead of the data.
+//! test on the per-sample means rejects a zero mean at [`BiasCorrectionOptions::level`]. With
+//! few samples and few positions (a FULLY_CONNECTED head) a mean error is poorly known, and
+//! correcting it anyway fits the calibration samples instead of the data.
 
 use crate::calibrate::sample_inputs;
 use crate::error::QuantError;
 use crate::Quantized;
 use edgequant_calib::Sample;
 use edgequant_interp::{Interpreter, Parallelism, TensorData, TensorValue};
-use edgequant_ir::{DType, Graph, Op, TensorId};
+use edgequant_ir::passes::DeadCode;
+use edgequant_ir::{run_passes, DType, Graph, Op, TensorId};
 
 /// Options of [`correct_biases`].
 #[derive(Clone, Debug)]
 pub struct BiasCorrectionOptions {
-    /// Samples used (the first ones of the calibration data): the pass runs the integer graph
-    /// once per layer on each, so its time grows with layers × samples.
+    /// Samples used (the first ones of the calibration data): the pass runs the float and the
+    /// integer graph up to each layer on each, so its time grows with layers² × samples.
     pub max_samples: usize,
     /// Two-sided significance level of the per-channel test: a channel is corrected when its
     /// mean error differs from 0 at this level by Student's t test on the per-sample mean
@@ -218,31 +220,13 @@ fn normal_quantile(p: f64) -> f64 {
     }
 }
 
-/// `graph` reduced to the nodes that `out` depends on, with `out` as its only output (tensor
-/// ids unchanged).
-fn prefix(graph: &Graph, out: TensorId) -> Graph {
-    let producers = graph.producers();
-    let mut live = vec![false; graph.nodes.len()];
-    let mut seen = vec![false; graph.tensors.len()];
-    let mut stack = vec![out];
-    while let Some(t) = stack.pop() {
-        if std::mem::replace(&mut seen[t.0], true) {
-            continue;
-        }
-        if let Some(n) = producers[t.0] {
-            if !std::mem::replace(&mut live[n.0], true) {
-                stack.extend(graph.nodes[n.0].inputs.iter().flatten().copied());
-            }
-        }
-    }
+/// `graph` reduced to the nodes that `out` depends on, with `out` as its only output (the
+/// dead-code pass; tensor ids are renumbered, inputs keep their order).
+fn prefix(graph: &Graph, out: TensorId) -> Result<Graph, QuantError> {
     let mut g = graph.clone();
-    let mut i = 0;
-    g.nodes.retain(|_| {
-        i += 1;
-        live[i - 1]
-    });
     g.outputs = vec![out];
-    g
+    run_passes(&mut g, &[&DeadCode])?;
+    Ok(g)
 }
 
 /// Corrects the integer biases of `q` (see the module documentation) so that on `samples`
@@ -253,9 +237,9 @@ fn prefix(graph: &Graph, out: TensorId) -> Graph {
 ///
 /// Samples run one after the other on the calling thread, so that memory holds one sample's
 /// activations at a time (per-thread allocator arenas made parallel runs cost tens of MiB of
-/// peak memory on hand_landmark_lite). Deterministic: per-sample means are summed in sample order
-/// and the kernels' results do not depend on the thread count. Errors name the node whose run
-/// failed.
+/// peak memory on hand_landmark_lite). Deterministic: per-sample means are summed in sample
+/// order and the kernels' results do not depend on the thread count. Errors name the node whose
+/// run failed.
 pub fn correct_biases(
     float: &Graph,
     q: &mut Quantized,
@@ -283,9 +267,9 @@ pub fn correct_biases(
     }
 
     for t in &list {
-        let fsub = prefix(float, t.out_f);
+        let fsub = prefix(float, t.out_f)?;
         let fi = Interpreter::new_unfused(&fsub)?.with_parallelism(Parallelism::None);
-        let qsub = prefix(&q.graph, t.out_q);
+        let qsub = prefix(&q.graph, t.out_q)?;
         let qi = Interpreter::new_unfused(&qsub)?.with_parallelism(Parallelism::None);
         let qp = q
             .graph
