@@ -523,3 +523,47 @@ fn bias_correction_changes_only_biases_and_can_be_turned_off() {
     assert!(changed > 0, "bias correction changed no bias");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--gptq` changes only int8 weight integers against the default nearest rounding, never a
+/// scale, zero point or other tensor.
+#[test]
+fn gptq_changes_only_weight_integers() {
+    let dir = tempdir("quant_gptq");
+    let float = fixture("tutorial_cnn/float.tflite");
+    let train = s(&mnist("train-images-idx3-ubyte"));
+    let (on, off) = (dir.join("on.tflite"), dir.join("off.tflite"));
+    let common = [
+        "--mode",
+        "int8",
+        "--samples",
+        "100",
+        "--data",
+        &train,
+        "--no-bias-correction",
+    ];
+    let (float_s, on_s) = (s(&float), s(&on));
+    let mut args = vec!["quantize", float_s.as_str(), "-o", on_s.as_str(), "--gptq"];
+    args.extend(common);
+    let out = edgequant(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("weight rounding (GPTQ):") && stderr.contains("(64 samples,"),
+        "{stderr}"
+    );
+    quantize(&float, &off, &common);
+
+    let (a, b) = (read(&on), read(&off));
+    assert_eq!(a.tensors.len(), b.tensors.len());
+    let mut changed = 0;
+    for (x, y) in a.tensors.iter().zip(&b.tensors) {
+        assert_eq!((&x.name, x.dtype, &x.shape), (&y.name, y.dtype, &y.shape));
+        assert_eq!(x.quant, y.quant, "{}", x.name);
+        if x.data != y.data {
+            assert_eq!(x.dtype, DType::I8, "{} changed but is not int8", x.name);
+            assert!(x.is_const(), "{} changed but is not a constant", x.name);
+            changed += 1;
+        }
+    }
+    assert!(changed > 0, "GPTQ changed no weight");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -16,6 +16,7 @@ mod integer;
 pub mod passes;
 pub mod rules;
 pub mod spec;
+mod weight_rounding;
 
 pub use bias_correction::{correct_biases, BiasCorrectionOptions, BiasCorrectionReport};
 pub use calibrate::calibrate;
@@ -23,6 +24,7 @@ pub use dynamic::{quantize_dynamic, DynamicOptions};
 pub use error::{FloatNode, QuantError};
 pub use float16::quantize_float16;
 pub use integer::{quantize_integer, IntegerOptions, IoType, Quantized, CUSTOM_OP_ALIASES};
+pub use weight_rounding::{optimize_weight_rounding, WeightRoundingOptions, WeightRoundingReport};
 
 use edgequant_ir::{run_passes, Graph};
 
