@@ -222,7 +222,7 @@ fn layers(float: &Graph, q: &Quantized, opts: &WeightRoundingOptions) -> Vec<Lay
         if scales.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
             continue;
         }
-        let mut layer = Layer {
+        let layer = Layer {
             node: n.name.clone(),
             weights: *wq,
             input: *xf,
@@ -233,7 +233,6 @@ fn layers(float: &Graph, q: &Quantized, opts: &WeightRoundingOptions) -> Vec<Lay
             h: Vec::new(),
         };
         if layer.columns() <= opts.max_columns && matches_nearest(&layer, wt) {
-            layer.h = Vec::new();
             out.push(layer);
         }
     }
@@ -260,19 +259,10 @@ fn matches_nearest(l: &Layer, wt: &edgequant_ir::Tensor) -> bool {
     stored.len() == l.float_w.len() && bad == 0
 }
 
-/// Adds one sample's layer input `x` to the layer's `H` (upper triangle).
+/// Adds one sample's layer input to the layer's `H` (upper triangle).
 fn accumulate(l: &mut Layer, value: &TensorValue) -> Result<(), String> {
     let Some(x) = value.as_f32() else {
         return Err("layer input is not float32".into());
-    };
-    let spatial = |c: usize| -> Result<(usize, usize, usize), String> {
-        match value.shape[..] {
-            [n, h, w, cc] if cc == c && n * h * w * c == x.len() => Ok((n, h, w)),
-            _ => Err(format!(
-                "layer input has shape {:?}, expected NHWC with {c} channels",
-                value.shape
-            )),
-        }
     };
     let k = l.columns();
     let h = &mut l.h;
@@ -291,88 +281,109 @@ fn accumulate(l: &mut Layer, value: &TensorValue) -> Result<(), String> {
             padding,
             cin,
         } => {
-            let (n, hh, ww) = spatial(cin)?;
-            let wy = padding.window(0, hh, kernel[0], stride[0], dilation[0])?;
-            let wx = padding.window(1, ww, kernel[1], stride[1], dilation[1])?;
-            let mut patch = vec![0f64; k];
-            for b in 0..n {
-                for oy in 0..wy.out {
-                    for ox in 0..wx.out {
-                        patch.iter_mut().for_each(|v| *v = 0.0);
-                        for ky in 0..kernel[0] {
-                            let iy = (oy * stride[0] + ky * dilation[0]) as isize
-                                - wy.pad_before as isize;
-                            if iy < 0 || iy as usize >= hh {
-                                continue;
-                            }
-                            for kx in 0..kernel[1] {
-                                let ix = (ox * stride[1] + kx * dilation[1]) as isize
-                                    - wx.pad_before as isize;
-                                if ix < 0 || ix as usize >= ww {
-                                    continue;
-                                }
-                                let src = ((b * hh + iy as usize) * ww + ix as usize) * cin;
-                                let dst = (ky * kernel[1] + kx) * cin;
-                                for c in 0..cin {
-                                    patch[dst + c] = x[src + c] as f64;
-                                }
-                            }
-                        }
-                        add_outer(h, &patch, k);
-                    }
-                }
-            }
+            let window = Window2d {
+                kernel,
+                stride,
+                dilation,
+                padding,
+            };
+            for_each_patch(value, x, cin, window, |patch| add_outer(h, patch, k))?;
         }
         Geometry::Depthwise {
             kernel,
             stride,
             dilation,
             padding,
-            channels,
+            channels: c,
             ..
         } => {
-            let c = channels;
-            let (n, hh, ww) = spatial(c)?;
-            let wy = padding.window(0, hh, kernel[0], stride[0], dilation[0])?;
-            let wx = padding.window(1, ww, kernel[1], stride[1], dilation[1])?;
+            let window = Window2d {
+                kernel,
+                stride,
+                dilation,
+                padding,
+            };
             let taps = kernel[0] * kernel[1];
-            let mut patch = vec![0f64; taps * c];
-            for b in 0..n {
-                for oy in 0..wy.out {
-                    for ox in 0..wx.out {
-                        patch.iter_mut().for_each(|v| *v = 0.0);
-                        for ky in 0..kernel[0] {
-                            let iy = (oy * stride[0] + ky * dilation[0]) as isize
-                                - wy.pad_before as isize;
-                            if iy < 0 || iy as usize >= hh {
-                                continue;
-                            }
-                            for kx in 0..kernel[1] {
-                                let ix = (ox * stride[1] + kx * dilation[1]) as isize
-                                    - wx.pad_before as isize;
-                                if ix < 0 || ix as usize >= ww {
-                                    continue;
-                                }
-                                let src = ((b * hh + iy as usize) * ww + ix as usize) * c;
-                                let t = ky * kernel[1] + kx;
-                                for ch in 0..c {
-                                    patch[t * c + ch] = x[src + ch] as f64;
-                                }
-                            }
-                        }
-                        // H layout: [(t1 · taps + t2) · C + channel], upper triangle t2 ≥ t1.
-                        for t1 in 0..taps {
-                            let a = &patch[t1 * c..(t1 + 1) * c];
-                            for t2 in t1..taps {
-                                let bb = &patch[t2 * c..(t2 + 1) * c];
-                                let dst = &mut h[(t1 * taps + t2) * c..(t1 * taps + t2 + 1) * c];
-                                for ((d, &u), &v) in dst.iter_mut().zip(a).zip(bb) {
-                                    *d += u * v;
-                                }
-                            }
+            // H layout: [(t1 · taps + t2) · C + channel], upper triangle t2 ≥ t1.
+            for_each_patch(value, x, c, window, |patch| {
+                for t1 in 0..taps {
+                    let a = &patch[t1 * c..(t1 + 1) * c];
+                    for t2 in t1..taps {
+                        let b = &patch[t2 * c..(t2 + 1) * c];
+                        let dst = &mut h[(t1 * taps + t2) * c..(t1 * taps + t2 + 1) * c];
+                        for ((d, &u), &v) in dst.iter_mut().zip(a).zip(b) {
+                            *d += u * v;
                         }
                     }
                 }
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// A convolution's sliding window.
+#[derive(Clone, Copy)]
+struct Window2d {
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    dilation: [usize; 2],
+    padding: Padding,
+}
+
+/// Calls `f` with the input patch of every output position of the NHWC `value` (data `x`,
+/// `c` channels) in batch, row, column order: `patch[(ky · KW + kx) · c + channel]`, zero where
+/// the window reaches into the padding (TFLite's CONV_2D weight layout, without the output axis).
+fn for_each_patch(
+    value: &TensorValue,
+    x: &[f32],
+    c: usize,
+    w: Window2d,
+    mut f: impl FnMut(&[f64]),
+) -> Result<(), String> {
+    let [n, hh, ww, cc] = value.shape[..] else {
+        return Err(format!(
+            "layer input has shape {:?}, expected NHWC",
+            value.shape
+        ));
+    };
+    if cc != c || n * hh * ww * c != x.len() {
+        return Err(format!(
+            "layer input has shape {:?}, expected {c} channels",
+            value.shape
+        ));
+    }
+    let wy = w
+        .padding
+        .window(0, hh, w.kernel[0], w.stride[0], w.dilation[0])?;
+    let wx = w
+        .padding
+        .window(1, ww, w.kernel[1], w.stride[1], w.dilation[1])?;
+    let mut patch = vec![0f64; w.kernel[0] * w.kernel[1] * c];
+    for b in 0..n {
+        for oy in 0..wy.out {
+            for ox in 0..wx.out {
+                patch.iter_mut().for_each(|v| *v = 0.0);
+                for ky in 0..w.kernel[0] {
+                    let iy =
+                        (oy * w.stride[0] + ky * w.dilation[0]) as isize - wy.pad_before as isize;
+                    if iy < 0 || iy as usize >= hh {
+                        continue;
+                    }
+                    for kx in 0..w.kernel[1] {
+                        let ix = (ox * w.stride[1] + kx * w.dilation[1]) as isize
+                            - wx.pad_before as isize;
+                        if ix < 0 || ix as usize >= ww {
+                            continue;
+                        }
+                        let src = ((b * hh + iy as usize) * ww + ix as usize) * c;
+                        let dst = (ky * w.kernel[1] + kx) * c;
+                        for (d, &v) in patch[dst..dst + c].iter_mut().zip(&x[src..src + c]) {
+                            *d = v as f64;
+                        }
+                    }
+                }
+                f(&patch);
             }
         }
     }

@@ -383,16 +383,9 @@ pub fn apply_mode_with(
             }
             if s.gptq && !samples.is_empty() {
                 let t0 = Instant::now();
-                let bar = if verbose {
-                    indicatif::ProgressBar::new(0)
-                } else {
-                    indicatif::ProgressBar::hidden()
-                };
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "weight rounding (GPTQ): {pos} passes over the samples ({elapsed})",
-                    )
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                let bar = step_counter(
+                    verbose,
+                    "weight rounding (GPTQ): {pos} passes over the samples ({elapsed})",
                 );
                 let opts = WeightRoundingOptions::default();
                 let r = optimize_weight_rounding(float, &mut q, samples, &opts, &|| bar.inc(1))
@@ -412,17 +405,7 @@ pub fn apply_mode_with(
             }
             if s.bias_correction && !samples.is_empty() {
                 let t0 = Instant::now();
-                let bar = if verbose {
-                    indicatif::ProgressBar::new(0)
-                } else {
-                    indicatif::ProgressBar::hidden()
-                };
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "bias correction: {pos} layers done ({elapsed})",
-                    )
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-                );
+                let bar = step_counter(verbose, "bias correction: {pos} layers done ({elapsed})");
                 let opts = BiasCorrectionOptions::default();
                 let r = correct_biases(float, &mut q, samples, &opts, &|| bar.inc(1))
                     .context("bias correction")?;
@@ -442,6 +425,21 @@ pub fn apply_mode_with(
             q.graph
         }
     })
+}
+
+/// A spinner-less counter for a pass over the calibration samples: `template` shows `{pos}`
+/// and `{elapsed}`; hidden unless `verbose`.
+fn step_counter(verbose: bool, template: &str) -> indicatif::ProgressBar {
+    let bar = if verbose {
+        indicatif::ProgressBar::new(0)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
 }
 
 /// One line per node that stays float, except that more than three nodes of one op with one
