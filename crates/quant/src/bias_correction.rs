@@ -71,12 +71,7 @@ struct Target {
 
 fn targets(float: &Graph, q: &Quantized) -> Vec<Target> {
     let g = &q.graph;
-    let mut source = vec![None; g.tensors.len()];
-    for (f, m) in q.tensor_map.iter().enumerate() {
-        if let Some(t) = m {
-            source[t.0] = Some(TensorId(f));
-        }
-    }
+    let source = q.float_sources();
     let consumers = g.consumers();
     let Ok(order) = g.topo_order() else {
         return Vec::new();

@@ -76,6 +76,21 @@ pub struct Quantized {
     pub tensor_map: Vec<Option<TensorId>>,
 }
 
+impl Quantized {
+    /// The inverse of [`Quantized::tensor_map`]: for every tensor id of `graph`, the float
+    /// graph's tensor that it holds the value of (`None` for tensors the quantization added,
+    /// such as integer weights and QUANTIZE outputs).
+    pub fn float_sources(&self) -> Vec<Option<TensorId>> {
+        let mut source = vec![None; self.graph.tensors.len()];
+        for (f, m) in self.tensor_map.iter().enumerate() {
+            if let Some(t) = m {
+                source[t.0] = Some(TensorId(f));
+            }
+        }
+        source
+    }
+}
+
 fn is_float_act(t: &Tensor) -> bool {
     t.dtype == DType::F32 && !t.is_const()
 }

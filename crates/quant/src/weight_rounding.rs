@@ -77,19 +77,10 @@ pub struct WeightRoundingReport {
 #[derive(Clone, Copy)]
 enum Geometry {
     /// CONV_2D: weights `[O, KH, KW, I]`; a column is `(kh · KW + kw) · I + i`.
-    Conv {
-        kernel: [usize; 2],
-        stride: [usize; 2],
-        dilation: [usize; 2],
-        padding: Padding,
-        cin: usize,
-    },
+    Conv { window: Window2d, cin: usize },
     /// DEPTHWISE_CONV_2D: weights `[1, KH, KW, C · M]`; one `H` per input channel over taps.
     Depthwise {
-        kernel: [usize; 2],
-        stride: [usize; 2],
-        dilation: [usize; 2],
-        padding: Padding,
+        window: Window2d,
         channels: usize,
         multiplier: usize,
     },
@@ -112,18 +103,18 @@ impl Layer {
     /// Entries of the accumulated `H` matrices.
     fn h_len(&self) -> usize {
         match self.geometry {
-            Geometry::Conv { kernel, cin, .. } => (kernel[0] * kernel[1] * cin).pow(2),
+            Geometry::Conv { window, cin } => (window.taps() * cin).pow(2),
             Geometry::Depthwise {
-                kernel, channels, ..
-            } => (kernel[0] * kernel[1]).pow(2) * channels,
+                window, channels, ..
+            } => window.taps().pow(2) * channels,
             Geometry::Dense { k } => k * k,
         }
     }
 
     fn columns(&self) -> usize {
         match self.geometry {
-            Geometry::Conv { kernel, cin, .. } => kernel[0] * kernel[1] * cin,
-            Geometry::Depthwise { kernel, .. } => kernel[0] * kernel[1],
+            Geometry::Conv { window, cin } => window.taps() * cin,
+            Geometry::Depthwise { window, .. } => window.taps(),
             Geometry::Dense { k } => k,
         }
     }
@@ -131,12 +122,7 @@ impl Layer {
 
 fn layers(float: &Graph, q: &Quantized, opts: &WeightRoundingOptions) -> Vec<Layer> {
     let g = &q.graph;
-    let mut source = vec![None; g.tensors.len()];
-    for (f, m) in q.tensor_map.iter().enumerate() {
-        if let Some(t) = m {
-            source[t.0] = Some(TensorId(f));
-        }
-    }
+    let source = q.float_sources();
     let producers = float.producers();
     let consumers = g.consumers();
     let mut out = Vec::new();
@@ -176,10 +162,12 @@ fn layers(float: &Graph, q: &Quantized, opts: &WeightRoundingOptions) -> Vec<Lay
                     continue;
                 }
                 Geometry::Conv {
-                    kernel: [kh, kw],
-                    stride: o.stride,
-                    dilation: o.dilation,
-                    padding: o.padding,
+                    window: Window2d {
+                        kernel: [kh, kw],
+                        stride: o.stride,
+                        dilation: o.dilation,
+                        padding: o.padding,
+                    },
                     cin,
                 }
             }
@@ -191,10 +179,12 @@ fn layers(float: &Graph, q: &Quantized, opts: &WeightRoundingOptions) -> Vec<Lay
                     continue;
                 }
                 Geometry::Depthwise {
-                    kernel: [kh, kw],
-                    stride: o.stride,
-                    dilation: o.dilation,
-                    padding: o.padding,
+                    window: Window2d {
+                        kernel: [kh, kw],
+                        stride: o.stride,
+                        dilation: o.dilation,
+                        padding: o.padding,
+                    },
                     channels: xt.shape[3],
                     multiplier: o.depth_multiplier,
                 }
@@ -274,36 +264,15 @@ fn accumulate(l: &mut Layer, value: &TensorValue) -> Result<(), String> {
                 add_outer(h, &v, k);
             }
         }
-        Geometry::Conv {
-            kernel,
-            stride,
-            dilation,
-            padding,
-            cin,
-        } => {
-            let window = Window2d {
-                kernel,
-                stride,
-                dilation,
-                padding,
-            };
+        Geometry::Conv { window, cin } => {
             for_each_patch(value, x, cin, window, |patch| add_outer(h, patch, k))?;
         }
         Geometry::Depthwise {
-            kernel,
-            stride,
-            dilation,
-            padding,
+            window,
             channels: c,
             ..
         } => {
-            let window = Window2d {
-                kernel,
-                stride,
-                dilation,
-                padding,
-            };
-            let taps = kernel[0] * kernel[1];
+            let taps = window.taps();
             // H layout: [(t1 · taps + t2) · C + channel], upper triangle t2 ≥ t1.
             for_each_patch(value, x, c, window, |patch| {
                 for t1 in 0..taps {
@@ -329,6 +298,13 @@ struct Window2d {
     stride: [usize; 2],
     dilation: [usize; 2],
     padding: Padding,
+}
+
+impl Window2d {
+    /// Kernel positions, `KH · KW`.
+    fn taps(&self) -> usize {
+        self.kernel[0] * self.kernel[1]
+    }
 }
 
 /// Calls `f` with the input patch of every output position of the NHWC `value` (data `x`,
@@ -359,7 +335,7 @@ fn for_each_patch(
     let wx = w
         .padding
         .window(1, ww, w.kernel[1], w.stride[1], w.dilation[1])?;
-    let mut patch = vec![0f64; w.kernel[0] * w.kernel[1] * c];
+    let mut patch = vec![0f64; w.taps() * c];
     for b in 0..n {
         for oy in 0..wy.out {
             for ox in 0..wx.out {
@@ -608,12 +584,11 @@ fn round_layer(l: &Layer, damping: f64) -> Option<Vec<i8>> {
             Some(solve(&l.h, k, &rows, damping)?.concat())
         }
         Geometry::Depthwise {
-            kernel,
+            window,
             channels,
             multiplier,
-            ..
         } => {
-            let taps = kernel[0] * kernel[1];
+            let taps = window.taps();
             let oc = l.rows;
             let mut out: Vec<i8> = l
                 .float_w
@@ -884,12 +859,11 @@ mod tests {
             };
             let quad: f64 = match l.geometry {
                 Geometry::Depthwise {
-                    kernel,
+                    window,
                     channels,
                     multiplier,
-                    ..
                 } => {
-                    let taps = kernel[0] * kernel[1];
+                    let taps = window.taps();
                     (0..l.rows)
                         .map(|o| {
                             let c = o / multiplier;
