@@ -327,7 +327,8 @@ fn html_report_renders_in_headless_chromium() {
     let blue = px.iter().filter(|p| near(p, [31, 119, 180])).count();
     assert!(blue > 500, "no SQNR bars rendered ({blue} blue pixels)");
     // Keep the screenshot for people to look at.
-    let keep = std::env::temp_dir().join("edgequant-report-screenshot.png");
+    let keep =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("edgequant-report-screenshot.png");
     let _ = std::fs::copy(&shot, &keep);
     eprintln!("report screenshot: {}", keep.display());
 }
