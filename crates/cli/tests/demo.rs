@@ -6,29 +6,6 @@ mod common;
 use common::*;
 use std::path::Path;
 
-/// Top-1 accuracy (percent, 2 decimals as the demo prints it) of `model` on the 10k MNIST test
-/// images under LiteRT's reference kernels (`scripts/eval_mnist_tflite.py --ref`).
-fn litert_reference_accuracy(model: &Path) -> f64 {
-    let out = std::process::Command::new(python())
-        .arg(repo().join("scripts/eval_mnist_tflite.py"))
-        .arg(model)
-        .arg("--ref")
-        .output()
-        .expect("spawn python");
-    assert!(
-        out.status.success(),
-        "LiteRT evaluation of {} failed: {}",
-        model.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let last = stdout.lines().last().expect("eval prints JSON");
-    let v: serde_json::Value = serde_json::from_str(last).expect("eval JSON");
-    assert_eq!(v["n"], 10000);
-    let acc = v["accuracy_ref"].as_f64().expect("accuracy_ref");
-    (acc * 10000.0).round() / 100.0
-}
-
 #[test]
 fn demo_writes_models_table_and_report() {
     let dir = tempdir("demo");
@@ -84,7 +61,10 @@ fn demo_writes_models_table_and_report() {
             (0.0..=100.0).contains(&lite),
             "{mode}: LiteRT column {lite}"
         );
-        let reference = litert_reference_accuracy(Path::new(file));
+        let reference = litert_mnist_accuracy(Path::new(file), true)
+            .1
+            .map(|a| (a * 100.0).round() / 100.0)
+            .expect("reference kernels");
         assert!(
             ours == reference,
             "{mode}: edgequant {ours} % vs LiteRT reference kernels {reference} %"

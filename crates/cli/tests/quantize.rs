@@ -19,22 +19,7 @@ fn mnist(file: &str) -> PathBuf {
 
 /// Top-1 accuracy on the 10k MNIST test images, evaluated by LiteRT (default kernels).
 fn litert_accuracy(model: &Path) -> f64 {
-    let out = std::process::Command::new(python())
-        .arg(repo().join("scripts/eval_mnist_tflite.py"))
-        .arg(model)
-        .output()
-        .expect("spawn python");
-    assert!(
-        out.status.success(),
-        "LiteRT evaluation of {} failed: {}",
-        model.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let last = stdout.lines().last().expect("eval prints JSON");
-    let v: serde_json::Value = serde_json::from_str(last).expect("eval JSON");
-    assert_eq!(v["n"], 10000);
-    v["accuracy"].as_f64().expect("accuracy") * 100.0
+    litert_mnist_accuracy(model, false).0
 }
 
 fn quantize(input: &Path, out: &Path, extra: &[&str]) {

@@ -42,25 +42,8 @@ fn eval(model: &Path) -> f64 {
 /// (default kernels, reference kernels) accuracy in percent with LiteRT on the 10k MNIST
 /// test images.
 fn litert_accuracy(model: &Path) -> (f64, f64) {
-    let out = std::process::Command::new(python())
-        .arg(repo().join("scripts/eval_mnist_tflite.py"))
-        .arg(model)
-        .arg("--ref")
-        .output()
-        .expect("spawn python");
-    assert!(
-        out.status.success(),
-        "LiteRT evaluation failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let v: serde_json::Value =
-        serde_json::from_str(stdout.lines().last().expect("JSON line")).expect("JSON");
-    assert_eq!(v["n"], 10000);
-    (
-        v["accuracy"].as_f64().unwrap() * 100.0,
-        v["accuracy_ref"].as_f64().unwrap() * 100.0,
-    )
+    let (default, reference) = litert_mnist_accuracy(model, true);
+    (default, reference.expect("reference kernels"))
 }
 
 fn kept_layers(stderr: &str) -> Vec<String> {

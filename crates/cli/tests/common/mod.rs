@@ -49,6 +49,34 @@ pub fn python() -> PathBuf {
     require(cache().join("venv/bin/python"))
 }
 
+/// Top-1 accuracy in percent of an MNIST classifier on the 10k MNIST test images with LiteRT
+/// (`scripts/eval_mnist_tflite.py`): default kernels, and with `reference` also LiteRT's
+/// reference kernels.
+pub fn litert_mnist_accuracy(model: &Path, reference: bool) -> (f64, Option<f64>) {
+    let mut cmd = Command::new(python());
+    cmd.arg(repo().join("scripts/eval_mnist_tflite.py"))
+        .arg(model);
+    if reference {
+        cmd.arg("--ref");
+    }
+    let out = cmd.output().expect("spawn python");
+    assert!(
+        out.status.success(),
+        "LiteRT evaluation of {} failed: {}",
+        model.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().expect("eval prints JSON");
+    let v: serde_json::Value = serde_json::from_str(last).expect("eval JSON");
+    assert_eq!(v["n"], 10000);
+    let pct = |key: &str| v[key].as_f64().map(|a| a * 100.0);
+    (
+        pct("accuracy").expect("accuracy"),
+        reference.then(|| pct("accuracy_ref").expect("accuracy_ref")),
+    )
+}
+
 /// A fresh temporary directory for one test.
 pub fn tempdir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("edgequant-test-{tag}-{}", std::process::id()));
