@@ -798,16 +798,20 @@ fn edgequant_quantized_opzoo_models() {
 /// The MediaPipe float models (real-photo inputs) quantized to int8 by edgequant, calibrated
 /// on the photos of `scripts/setup`'s image cache: every output equal to LiteRT's reference
 /// kernels (these models keep a few ops in float; their outputs are float). iris_landmark is
-/// checked both with its PRELUs kept float (the default) and quantized to int8.
+/// checked both with its PRELUs kept float (the default) and quantized to int8;
+/// selfie_segmentation (its TRANSPOSE_CONV, imported from MediaPipe's custom
+/// Convolution2DTransposeBias, is integer too) in int8 and in 16x8.
 #[test]
 fn edgequant_quantized_mediapipe_int8_models() {
     use edgequant_calib::{load_dataset, CalibratorKind, InputSpec, ReadOptions};
     use edgequant_quant::{calibrate, prepare_float, quantize_integer, IntegerOptions};
     let mut reports = Vec::new();
-    for (stem, float_prelu) in [
-        ("iris_landmark", true),
-        ("iris_landmark", false),
-        ("hand_landmark_lite", true),
+    for (stem, float_prelu, activations) in [
+        ("iris_landmark", true, DType::I8),
+        ("iris_landmark", false, DType::I8),
+        ("hand_landmark_lite", true, DType::I8),
+        ("selfie_segmentation", true, DType::I8),
+        ("selfie_segmentation", true, DType::I16),
     ] {
         let float_model = cache_dir().join("models").join(format!("{stem}.tflite"));
         assert!(
@@ -842,9 +846,21 @@ fn edgequant_quantized_mediapipe_int8_models() {
             calibrate(&float, ds.samples(), CalibratorKind::MinMax, &|| {}).expect("calibrate");
         let opts = IntegerOptions {
             float_prelu,
+            activations,
             ..IntegerOptions::default()
         };
         let q = quantize_integer(&float, &ranges, &opts).expect("quantize");
+        let transpose_convs: Vec<DType> = q
+            .graph
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.op, Op::TransposeConv(_)))
+            .map(|n| q.graph.tensor(n.outputs[0]).dtype)
+            .collect();
+        assert!(
+            transpose_convs.iter().all(|&d| d == activations),
+            "{stem}: TRANSPOSE_CONV outputs {transpose_convs:?}, expected all {activations}"
+        );
         let prelu_dtypes: Vec<DType> = q
             .graph
             .nodes
@@ -852,12 +868,16 @@ fn edgequant_quantized_mediapipe_int8_models() {
             .filter(|n| matches!(n.op, Op::Prelu(_)))
             .map(|n| q.graph.tensor(n.outputs[0]).dtype)
             .collect();
-        let want = if float_prelu { DType::F32 } else { DType::I8 };
+        let want = if float_prelu { DType::F32 } else { activations };
         assert!(
             prelu_dtypes.iter().all(|&d| d == want),
             "{stem}: PRELU outputs {prelu_dtypes:?}, expected all {want}"
         );
-        let tag = if float_prelu { "" } else { "_int8_prelu" };
+        let tag = match (float_prelu, activations) {
+            (false, _) => "_int8_prelu",
+            (true, DType::I16) => "_16x8",
+            _ => "",
+        };
         let dir = tmp_dir(&format!("eq_{stem}{tag}"));
         let path = dir.join("int8.tflite");
         std::fs::write(
@@ -889,7 +909,14 @@ fn edgequant_quantized_mediapipe_int8_models() {
             ins.push(TensorValue::new(shape, data).expect("input"));
         }
         reports.push(compare_model_inputs(
-            &format!("eq_{stem}{tag}_int8"),
+            &format!(
+                "eq_{stem}{tag}{}",
+                if activations == DType::I16 {
+                    ""
+                } else {
+                    "_int8"
+                }
+            ),
             &path,
             &graph,
             ins,

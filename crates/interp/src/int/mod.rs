@@ -44,6 +44,7 @@ mod relu;
 mod resize_bilinear;
 mod softmax;
 mod tanh;
+mod transpose_conv;
 
 /// Relative tolerance between a bias scale and `input_scale × weight_scale`. Converters
 /// compute the bias scale as that product in float or double (relative difference ≤ 1e-7);
@@ -101,6 +102,7 @@ pub(crate) fn prepare(ctx: &Ctx<'_>) -> Option<Result<Box<dyn Kernel>, InterpErr
         Op::ReluN1To1(o) if int_in => o,
         Op::ResizeBilinear(o) if int_in => o,
         Op::Concatenation(o) if int_out => o,
+        Op::TransposeConv(o) if int_operand(ctx, 2) => o,
         // Integer → integer requantization (float → integer is the float path's QUANTIZE).
         Op::Quantize(o) if int_in => o,
         _ => return None,

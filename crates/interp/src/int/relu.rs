@@ -1,9 +1,9 @@
 //! RELU, RELU6 and RELU_N1_TO_1 on int8 / uint8 / int16: TFLite's `QuantizedReluX`
 //! (`activations.cc`): the input is requantized to the output scale with the multiplier of
-//! `input_scale / output_scale` (`QuantizeMultiplier`, `MultiplyByQuantizedMultiplier`) and
-//! clamped to the quantized activation range
-//! `[max(qmin, zp + roundf(lo / scale)), min(qmax, zp + roundf(hi / scale))]`
-//! (no upper clamp for RELU).
+//! `input_scale / output_scale` (`QuantizeMultiplier` of the quotient computed in float and
+//! then widened, as `ReluPrepare` does; `MultiplyByQuantizedMultiplier`) and clamped to the
+//! quantized activation range `[max(qmin, zp + roundf(lo / scale)), min(qmax, zp + roundf(hi /
+//! scale))]` (no upper clamp for RELU).
 
 use super::{prep_err, run_unary_lut, same_dtype, with_int, IntPrepare, Quant};
 use crate::ops::{Ctx, Io, Kernel};
@@ -33,7 +33,7 @@ fn prepare(ctx: &Ctx<'_>, lo: f32, hi: f32) -> Result<Box<dyn Kernel>, InterpErr
     let q = Quant::new(ctx);
     let (qi, qo) = (q.activation(x, false)?, q.activation(out, false)?);
     let (multiplier, shift) =
-        quantize_multiplier(qi.scale as f64 / qo.scale as f64).map_err(prep_err(ctx))?;
+        quantize_multiplier((qi.scale / qo.scale) as f64).map_err(prep_err(ctx))?;
     let bound = |f: f32| qo.zero_point.saturating_add((f / qo.scale).round() as i32);
     let (qmin, qmax) = with_int!(x.dtype, T => (<T as QuantInt>::MIN, <T as QuantInt>::MAX),
         return Err(ctx.unsupported(format!("{} input", x.dtype))));

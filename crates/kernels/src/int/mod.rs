@@ -51,6 +51,7 @@ pub mod resize_bilinear;
 pub mod resize_nearest;
 pub mod softmax;
 pub mod tanh;
+pub mod transpose_conv;
 pub mod vnni;
 
 use crate::KernelError;
