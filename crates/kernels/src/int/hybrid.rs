@@ -30,18 +30,22 @@ use super::vnni::{self, Patches, VnniWeights};
 use super::{check_len, compute_out_size_and_padding, invalid, numel, FusedActivation, Padding};
 use crate::Parallelism;
 
-/// `clamp(round(off + v · inv), lo, hi)` over a row, `round` being C's `round` (half away
-/// from zero), written without libm calls or branches so that it vectorizes. Exact: values
-/// are clamped to ±512 first (which cannot change the clamped result), where truncation to
-/// `i32` is exact and `x − trunc(x)` decides the rounding; NaN gives 0 like the saturating
-/// conversion of the scalar formula.
+/// `clamp(round(v · inv) + off, lo, hi)` over a row, `round` being C's `round` (half away from
+/// zero), written without libm calls or branches so that it vectorizes. The product is rounded
+/// before the offset is added: that is what LiteRT's x86 wheels compute (measured against
+/// ai-edge-litert 2.3.0's reference kernels on photos whose products fall on or next to .5:
+/// interp's `edgequant_dynamic_first_face_detection_layer_matches_reference_kernels`),
+/// although `AsymmetricQuantizeFloats`'s portable source rounds `offset + v · inv`. Exact:
+/// products are clamped to ±512 first (which cannot change the clamped result), where
+/// truncation to `i32` is exact and `x − trunc(x)` decides the rounding; NaN gives 0 like the
+/// saturating conversion of the scalar formula.
 #[inline]
-fn quantize_row(values: &[f32], out: &mut [i8], inv: f32, off: f32, lo: i32, hi: i32) {
+fn quantize_row(values: &[f32], out: &mut [i8], inv: f32, off: i32, lo: i32, hi: i32) {
     for (o, &v) in out.iter_mut().zip(values) {
-        let x = (off + v * inv).clamp(-512.0, 512.0);
+        let x = (v * inv).clamp(-512.0, 512.0);
         let t = x as i32;
         let d = x - t as f32;
-        let r = t + i32::from(d >= 0.5) - i32::from(d <= -0.5);
+        let r = t + i32::from(d >= 0.5) - i32::from(d <= -0.5) + off;
         *o = r.clamp(lo, hi) as i8;
     }
 }
@@ -78,7 +82,7 @@ pub fn asymmetric_quantize(values: &[f32], out: &mut [i8]) -> crate::Result<(f32
     };
     let scaling_factor = scale as f32;
     let inv = 1.0f32 / scaling_factor;
-    quantize_row(values, out, inv, offset as f32, -128, 127);
+    quantize_row(values, out, inv, offset, -128, 127);
     Ok((scaling_factor, offset))
 }
 
@@ -93,7 +97,7 @@ pub fn symmetric_quantize(values: &[f32], out: &mut [i8]) -> crate::Result<f32> 
         return Ok(1.0);
     }
     let inv = 127.0f32 / range;
-    quantize_row(values, out, inv, 0.0, -127, 127);
+    quantize_row(values, out, inv, 0, -127, 127);
     Ok(range / 127.0)
 }
 
