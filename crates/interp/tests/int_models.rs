@@ -795,6 +795,31 @@ fn edgequant_quantized_opzoo_models() {
     );
 }
 
+/// A MediaPipe float model from `scripts/setup`'s cache, read into edgequant's IR.
+fn mediapipe_float(stem: &str) -> Graph {
+    let path = cache_dir().join("models").join(format!("{stem}.tflite"));
+    assert!(
+        path.exists(),
+        "model {} is missing: run scripts/setup",
+        path.display()
+    );
+    edgequant_tflite::read_model(&std::fs::read(&path).expect("read"))
+        .expect("read model")
+        .graph
+}
+
+/// Writes `g` to `path` as .tflite and returns the graph read back from the file.
+fn write_and_read_back(g: &Graph, path: &Path) -> Graph {
+    std::fs::write(
+        path,
+        edgequant_tflite::write_model(g, "edgequant test").expect("write"),
+    )
+    .expect("write model file");
+    edgequant_tflite::read_model(&std::fs::read(path).expect("read"))
+        .expect("read back")
+        .graph
+}
+
 /// Four real photos for `model`'s single input, centre-cropped and resized by make_inputs.py,
 /// scaled to `range` (its `--range`: 01, -11, ...), in `dir`.
 fn photo_inputs(model: &Path, dir: &Path, range: &str) -> Vec<TensorValue> {
@@ -836,18 +861,8 @@ fn photo_inputs(model: &Path, dir: &Path, range: &str) -> Vec<TensorValue> {
 fn edgequant_dynamic_first_face_detection_layer_matches_reference_kernels() {
     use edgequant_ir::passes::DeadCode;
     use edgequant_quant::{prepare_float, quantize_dynamic, DynamicOptions};
-    let float_model = cache_dir()
-        .join("models")
-        .join("face_detection_short_range.tflite");
-    assert!(
-        float_model.exists(),
-        "model {} is missing: run scripts/setup",
-        float_model.display()
-    );
-    let graph = edgequant_tflite::read_model(&std::fs::read(&float_model).expect("read"))
-        .expect("read model")
-        .graph;
-    let mut float = prepare_float(&graph).expect("prepare_float");
+    let mut float =
+        prepare_float(&mediapipe_float("face_detection_short_range")).expect("prepare_float");
     let conv = float
         .nodes
         .iter()
@@ -867,14 +882,7 @@ fn edgequant_dynamic_first_face_detection_layer_matches_reference_kernels() {
     assert_eq!(hybrid, 1, "the first CONV_2D must have int8 weights");
     let dir = tmp_dir("eq_face_detection_first_layer_dynamic");
     let path = dir.join("dynamic.tflite");
-    std::fs::write(
-        &path,
-        edgequant_tflite::write_model(&q, "edgequant test").expect("write"),
-    )
-    .expect("write model file");
-    let graph = edgequant_tflite::read_model(&std::fs::read(&path).expect("read"))
-        .expect("read back")
-        .graph;
+    let graph = write_and_read_back(&q, &path);
     let mut ins = photo_inputs(&path, &dir.join("01"), "01");
     ins.extend(photo_inputs(&path, &dir.join("-11"), "-11"));
     assert_reports(vec![compare_model_inputs(
@@ -905,16 +913,7 @@ fn edgequant_quantized_mediapipe_int8_models() {
         ("selfie_segmentation", true, DType::I8),
         ("selfie_segmentation", true, DType::I16),
     ] {
-        let float_model = cache_dir().join("models").join(format!("{stem}.tflite"));
-        assert!(
-            float_model.exists(),
-            "model {} is missing: run scripts/setup",
-            float_model.display()
-        );
-        let graph = edgequant_tflite::read_model(&std::fs::read(&float_model).expect("read"))
-            .expect("read model")
-            .graph;
-        let float = prepare_float(&graph).expect("prepare_float");
+        let float = prepare_float(&mediapipe_float(stem)).expect("prepare_float");
         let x = float.tensor(float.inputs[0]);
         let (h, w) = (x.shape[1], x.shape[2]);
         let specs = [InputSpec::from_batched(x.name.clone(), &x.shape).expect("input spec")];
@@ -972,14 +971,7 @@ fn edgequant_quantized_mediapipe_int8_models() {
         };
         let dir = tmp_dir(&format!("eq_{stem}{tag}"));
         let path = dir.join("int8.tflite");
-        std::fs::write(
-            &path,
-            edgequant_tflite::write_model(&q.graph, "edgequant test").expect("write"),
-        )
-        .expect("write model file");
-        let graph = edgequant_tflite::read_model(&std::fs::read(&path).expect("read"))
-            .expect("read back")
-            .graph;
+        let graph = write_and_read_back(&q.graph, &path);
         let ins = photo_inputs(&path, &dir, "01");
         reports.push(compare_model_inputs(
             &format!(

@@ -181,6 +181,31 @@ impl WrappingMulAdd for i64 {
     }
 }
 
+impl TransposeConvParams {
+    /// Checks the slices, scatters into zeroed accumulators of type `A` and writes
+    /// `finish(accumulator, output channel)` to every output element.
+    fn run<I: QuantInt, A, B, O>(
+        &self,
+        input: &[I],
+        filter: &[i8],
+        bias: Option<&[B]>,
+        output: &mut [O],
+        finish: impl Fn(A, usize) -> O,
+    ) -> crate::Result<()>
+    where
+        A: Copy + Default + WrappingMulAdd,
+    {
+        self.check(input, filter.len(), bias, output)?;
+        let mut acc = vec![A::default(); output.len()];
+        self.scatter(input, filter, &mut acc);
+        let out_d = self.filter_shape[0];
+        for (i, (o, &a)) in output.iter_mut().zip(&acc).enumerate() {
+            *o = finish(a, i % out_d);
+        }
+        Ok(())
+    }
+}
+
 /// `reference_integer_ops::TransposeConv` for int8 activations, int8 per-channel weights and
 /// an optional int32 bias.
 pub fn transpose_conv_per_channel(
@@ -190,17 +215,11 @@ pub fn transpose_conv_per_channel(
     bias: Option<&[i32]>,
     output: &mut [i8],
 ) -> crate::Result<()> {
-    p.check(input, filter.len(), bias, output)?;
-    let mut acc = vec![0i32; output.len()];
-    p.scatter(input, filter, &mut acc);
-    let out_d = p.filter_shape[0];
-    for (i, (o, &a)) in output.iter_mut().zip(&acc).enumerate() {
-        let oc = i % out_d;
+    p.run(input, filter, bias, output, |a: i32, oc| {
         let a = bias.map_or(a, |b| a.wrapping_add(b[oc]));
         let v = p.multipliers[oc].apply(a).wrapping_add(p.output_offset);
-        *o = v.clamp(p.act_min, p.act_max) as i8;
-    }
-    Ok(())
+        v.clamp(p.act_min, p.act_max) as i8
+    })
 }
 
 /// The 16x8 overload: int16 activations (zero points 0), int8 per-channel weights, an optional
@@ -212,16 +231,10 @@ pub fn transpose_conv_16x8(
     bias: Option<&[i64]>,
     output: &mut [i16],
 ) -> crate::Result<()> {
-    p.check(input, filter.len(), bias, output)?;
-    let mut acc = vec![0i64; output.len()];
-    p.scatter(input, filter, &mut acc);
-    let out_d = p.filter_shape[0];
-    for (i, (o, &a)) in output.iter_mut().zip(&acc).enumerate() {
-        let oc = i % out_d;
+    p.run(input, filter, bias, output, |a: i64, oc| {
         let a = bias.map_or(a, |b| a.wrapping_add(b[oc]));
-        *o = p.multipliers[oc].apply_i64(a).clamp(p.act_min, p.act_max) as i16;
-    }
-    Ok(())
+        p.multipliers[oc].apply_i64(a).clamp(p.act_min, p.act_max) as i16
+    })
 }
 
 #[cfg(test)]
