@@ -25,7 +25,6 @@ use edgequant_calib::Sample;
 use edgequant_interp::{Interpreter, Parallelism, TensorData, TensorValue};
 use edgequant_ir::passes::DeadCode;
 use edgequant_ir::{run_passes, DType, Graph, Op, TensorId};
-use rayon::prelude::*;
 
 /// Options of [`correct_biases`].
 #[derive(Clone, Debug)]
@@ -231,10 +230,11 @@ fn prefix(graph: &Graph, out: TensorId) -> Result<Graph, QuantError> {
 /// examined layer. Time: one run of the float and of the integer graph, each up to the layer,
 /// per layer and sample.
 ///
-/// Samples run in parallel on rayon's pool, one per thread, each on single-threaded kernels, so
-/// that memory holds one sample's activations per thread. Deterministic: per-sample means are
-/// collected and summed in sample order and the kernels' results do not depend on the thread
-/// count. Errors name the node whose run failed.
+/// Samples run one after the other on the calling thread, so that memory holds one sample's
+/// activations at a time (per-thread allocator arenas made parallel runs cost tens of MiB of
+/// peak memory on hand_landmark_lite). Deterministic: per-sample means are summed in sample
+/// order and the kernels' results do not depend on the thread count. Errors name the node whose
+/// run failed.
 pub fn correct_biases(
     float: &Graph,
     q: &mut Quantized,
@@ -273,7 +273,7 @@ pub fn correct_biases(
             .as_ref()
             .map_or((1.0, 0), |p| (p.scale[0], p.zero_point[0]));
         let errs: Vec<Vec<Option<f64>>> = samples
-            .par_iter()
+            .iter()
             .map(|s| -> Result<Vec<Option<f64>>, QuantError> {
                 let (fo, qo) = (
                     fi.run(sample_inputs(float, s)?)?,
