@@ -22,26 +22,20 @@ use crate::calibrate::sample_inputs;
 use crate::error::QuantError;
 use crate::Quantized;
 use edgequant_calib::Sample;
-use edgequant_interp::{Interpreter, Parallelism, StagedRun, TensorData, TensorValue};
-use edgequant_ir::{DType, Graph, Op, TensorId};
-use rayon::prelude::*;
-use std::collections::HashMap;
+use edgequant_interp::{Interpreter, Parallelism, TensorData, TensorValue};
+use edgequant_ir::passes::DeadCode;
+use edgequant_ir::{run_passes, DType, Graph, Op, TensorId};
 
 /// Options of [`correct_biases`].
 #[derive(Clone, Debug)]
 pub struct BiasCorrectionOptions {
-    /// Samples used (the first ones of the calibration data): time and memory grow linearly
-    /// with it (see [`correct_biases`]).
+    /// Samples used (the first ones of the calibration data): the pass runs the float and the
+    /// integer graph up to each layer on each, so its time grows with layers² × samples.
     pub max_samples: usize,
     /// Two-sided significance level of the per-channel test: a channel is corrected when its
     /// mean error differs from 0 at this level by Student's t test on the per-sample mean
     /// errors (`|mean| > t(1 − level/2, n − 1) × standard error`; at least 2 samples).
     pub level: f64,
-    /// Bytes that the samples' staged runs may hold at once, estimated from the float and
-    /// integer graphs' peak activation memory per sample ([`Interpreter::memory_plan`]). When
-    /// `max_samples` samples would need more, fewer are used (at least 2), and
-    /// [`BiasCorrectionReport::memory_limited`] says so.
-    pub memory_budget: usize,
 }
 
 impl Default for BiasCorrectionOptions {
@@ -49,7 +43,6 @@ impl Default for BiasCorrectionOptions {
         BiasCorrectionOptions {
             max_samples: 64,
             level: 0.05,
-            memory_budget: 3 << 30,
         }
     }
 }
@@ -66,9 +59,6 @@ pub struct BiasCorrectionReport {
     pub corrected: usize,
     /// Samples used.
     pub samples: usize,
-    /// Whether fewer samples than available were used to stay within
-    /// [`BiasCorrectionOptions::memory_budget`].
-    pub memory_limited: bool,
 }
 
 /// One layer to correct: its bias tensor in the integer graph, its output in both graphs.
@@ -225,26 +215,26 @@ fn normal_quantile(p: f64) -> f64 {
     }
 }
 
-/// One sample's two staged runs, and the float values of targets computed ahead of their turn.
-struct SampleRuns {
-    float: StagedRun,
-    int: StagedRun,
-    ahead: HashMap<TensorId, TensorValue>,
+/// `graph` reduced to the nodes that `out` depends on, with `out` as its only output (the
+/// dead-code pass; tensor ids are renumbered, inputs keep their order).
+fn prefix(graph: &Graph, out: TensorId) -> Result<Graph, QuantError> {
+    let mut g = graph.clone();
+    g.outputs = vec![out];
+    run_passes(&mut g, &[&DeadCode])?;
+    Ok(g)
 }
 
 /// Corrects the integer biases of `q` (see the module documentation) so that on `samples`
 /// every corrected layer's per-channel mean output (unsaturated positions) matches `float`'s,
 /// the float graph `q` was quantized from (same inputs). `progress()` is called once per
-/// examined layer.
+/// examined layer. Time: one run of the float and of the integer graph, each up to the layer,
+/// per layer and sample.
 ///
-/// Time: about one run of the float and of the integer graph per sample, plus one extra run
-/// of each examined layer and one preparation of the integer graph per changed layer. Every
-/// sample's float and integer runs advance together, layer by layer ([`StagedRun`]), so
-/// memory holds the live activations of both graphs for every sample at once (about
-/// `samples ×` the two graphs' peak activation memory at most, kept within
-/// [`BiasCorrectionOptions::memory_budget`] by using fewer samples). Samples run in parallel;
-/// the result is deterministic (per-sample means are combined in sample order and kernels
-/// do not depend on the thread count). Errors name the node whose run failed.
+/// Samples run one after the other on the calling thread, so that memory holds one sample's
+/// activations at a time (per-thread allocator arenas made parallel runs cost tens of MiB of
+/// peak memory on hand_landmark_lite). Deterministic: per-sample means are summed in sample
+/// order and the kernels' results do not depend on the thread count. Errors name the node whose
+/// run failed.
 pub fn correct_biases(
     float: &Graph,
     q: &mut Quantized,
@@ -259,7 +249,6 @@ pub fn correct_biases(
         channels: list.iter().map(|t| t.channels).sum(),
         corrected: 0,
         samples: samples.len(),
-        memory_limited: false,
     };
     if list.is_empty() || samples.len() < 2 {
         return Ok(report);
@@ -272,77 +261,32 @@ pub fn correct_biases(
         });
     }
 
-    let fi = Interpreter::new_unfused(float)?.with_parallelism(Parallelism::None);
-    let mut qi = Interpreter::new_unfused(&q.graph)?.with_parallelism(Parallelism::None);
-    let per_sample =
-        fi.memory_plan().peak_activation_bytes + qi.memory_plan().peak_activation_bytes;
-    let fit = (opts.memory_budget / per_sample.max(1)).max(2);
-    let samples = if samples.len() > fit {
-        report.samples = fit;
-        report.memory_limited = true;
-        &samples[..fit]
-    } else {
-        samples
-    };
-    let mut wanted = vec![0usize; float.tensors.len()];
     for t in &list {
-        wanted[t.out_f.0] += 1;
-    }
-    let mut runs: Vec<SampleRuns> = samples
-        .iter()
-        .map(|s| -> Result<SampleRuns, QuantError> {
-            Ok(SampleRuns {
-                float: fi.start(sample_inputs(float, s)?)?,
-                int: qi.start(sample_inputs(&q.graph, s)?)?,
-                ahead: HashMap::new(),
-            })
-        })
-        .collect::<Result<_, _>>()?;
-
-    for t in &list {
-        let (Some(step_f), Some(step_q)) = (fi.step_computing(t.out_f), qi.step_computing(t.out_q))
-        else {
-            wanted[t.out_f.0] -= 1;
-            progress();
-            continue;
-        };
+        let fsub = prefix(float, t.out_f)?;
+        let fi = Interpreter::new_unfused(&fsub)?.with_parallelism(Parallelism::None);
+        let qsub = prefix(&q.graph, t.out_q)?;
+        let qi = Interpreter::new_unfused(&qsub)?.with_parallelism(Parallelism::None);
         let qp = q
             .graph
             .tensor(t.out_q)
             .quant
             .as_ref()
             .map_or((1.0, 0), |p| (p.scale[0], p.zero_point[0]));
-        let last_use = wanted[t.out_f.0] == 1;
-        let (fi, qi_ref, wanted_ref) = (&fi, &qi, &wanted);
-        let errs: Vec<Vec<Option<f64>>> = runs
-            .par_iter_mut()
-            .map(|r| -> Result<Vec<Option<f64>>, QuantError> {
-                let SampleRuns { float, int, ahead } = r;
-                fi.run_steps(float, step_f + 1, &mut |id, v| {
-                    if wanted_ref.get(id.0).is_some_and(|&n| n > 0) && !ahead.contains_key(&id) {
-                        ahead.insert(id, v.clone());
-                    }
-                })?;
-                qi_ref.run_steps(int, step_q, &mut |_, _| {})?;
-                let outs = qi_ref.peek_step(int, step_q)?;
-                let f = if last_use {
-                    ahead.remove(&t.out_f)
-                } else {
-                    ahead.get(&t.out_f).cloned()
-                };
-                let v = outs.into_iter().find(|(id, _)| *id == t.out_q);
-                Ok(match (f, v) {
-                    (Some(f), Some((_, v))) => channel_errors(&v, &f, t.channels, qp),
+        let errs: Vec<Vec<Option<f64>>> = samples
+            .iter()
+            .map(|s| -> Result<Vec<Option<f64>>, QuantError> {
+                let (fo, qo) = (
+                    fi.run(sample_inputs(float, s)?)?,
+                    qi.run(sample_inputs(&q.graph, s)?)?,
+                );
+                Ok(match (fo.first(), qo.first()) {
+                    (Some(f), Some(v)) => channel_errors(v, f, t.channels, qp),
                     _ => vec![None; t.channels],
                 })
             })
             .collect::<Result<_, _>>()?;
-        wanted[t.out_f.0] -= 1;
         let bt = q.graph.tensor(t.bias);
-        let Some(bp) = bt.quant.clone() else {
-            progress();
-            continue;
-        };
+        let Some(bp) = bt.quant.clone() else { continue };
         let mut bias = bt.int_data()?;
         let (lo, hi) = if bt.dtype == DType::I64 {
             (i64::MIN, i64::MAX)
@@ -384,7 +328,6 @@ pub fn correct_biases(
                 bytemuck::cast_slice(&b32).to_vec()
             };
             q.graph.tensor_mut(t.bias).data = Some(bytes.into());
-            qi = Interpreter::new_unfused(&q.graph)?.with_parallelism(Parallelism::None);
         }
         progress();
     }
@@ -552,88 +495,5 @@ mod tests {
         .expect("correct");
         assert_eq!(r.corrected, 0);
         assert_eq!(fc_bias(&q).1, v);
-    }
-
-    #[test]
-    fn a_small_memory_budget_uses_fewer_samples() {
-        let (g, samples) = fc_graph();
-        let shifted = |q: &mut Quantized| {
-            let (b, mut v) = fc_bias(q);
-            v[3] += 4000;
-            set_bias(q, b, &v);
-        };
-        let mut limited = quantized(&g, &samples);
-        shifted(&mut limited);
-        let opts = BiasCorrectionOptions {
-            memory_budget: 0,
-            ..BiasCorrectionOptions::default()
-        };
-        let r = correct_biases(&g, &mut limited, &samples, &opts, &|| {}).expect("correct");
-        assert!(r.memory_limited);
-        assert_eq!(r.samples, 2);
-
-        let mut two = quantized(&g, &samples);
-        shifted(&mut two);
-        let r = correct_biases(&g, &mut two, &samples[..2], &Default::default(), &|| {})
-            .expect("correct");
-        assert!(!r.memory_limited);
-        assert_eq!(fc_bias(&limited).1, fc_bias(&two).1);
-    }
-
-    /// Two FULLY_CONNECTED layers in a row: the second is measured after the first's
-    /// correction, so shifting only the first bias leaves the second one alone.
-    #[test]
-    fn later_layers_are_measured_after_earlier_corrections() {
-        let (mut g, samples) = fc_graph();
-        let y = g.outputs[0];
-        let w2: Vec<f32> = (0..16).map(|i| ((i * 5 % 7) as f32 - 3.0) / 4.0).collect();
-        let w2 = g.add_tensor(Tensor::from_f32("w2", vec![4, 4], &w2).expect("w2"));
-        let b2 = g.add_tensor(Tensor::from_f32("b2", vec![4], &[0.0; 4]).expect("b2"));
-        let z = g.add_tensor(Tensor::new("z", DType::F32, vec![1, 4]));
-        g.add_node(
-            "fc2",
-            Op::FullyConnected(FullyConnected::default()),
-            vec![Some(y), Some(w2), Some(b2)],
-            vec![z],
-        );
-        g.outputs = vec![z];
-        let bias_of = |q: &Quantized, name: &str| {
-            let n = q.graph.nodes.iter().find(|n| n.name == name).expect("node");
-            let b = n.inputs[2].expect("bias");
-            (b, q.graph.tensor(b).int_data().expect("bias data"))
-        };
-        let mut reference = quantized(&g, &samples);
-        correct_biases(&g, &mut reference, &samples, &Default::default(), &|| {}).expect("correct");
-        let mut q = quantized(&g, &samples);
-        let (b1, mut v1) = bias_of(&q, "fc");
-        v1[1] += 5000;
-        set_bias(&mut q, b1, &v1);
-        let r = correct_biases(&g, &mut q, &samples, &Default::default(), &|| {}).expect("correct");
-        assert_eq!((r.layers, r.channels), (2, 8));
-        let out_scale = |q: &Quantized, name: &str| {
-            let n = q.graph.nodes.iter().find(|n| n.name == name).expect("node");
-            let (bs, os) = (
-                q.graph.tensor(n.inputs[2].expect("bias")).quant.clone(),
-                q.graph.tensor(n.outputs[0]).quant.clone(),
-            );
-            (os.expect("out").scale[0] / bs.expect("bias").scale[0]).ceil() as i64
-        };
-        let tolerance = out_scale(&q, "fc");
-        let (got1, want1) = (bias_of(&q, "fc").1, bias_of(&reference, "fc").1);
-        assert!(
-            (got1[1] - want1[1]).abs() <= tolerance,
-            "fc channel 1: {} vs {} (tolerance {tolerance})",
-            got1[1],
-            want1[1]
-        );
-        let tolerance = out_scale(&q, "fc2");
-        for (c, (a, b)) in bias_of(&q, "fc2")
-            .1
-            .iter()
-            .zip(bias_of(&reference, "fc2").1)
-            .enumerate()
-        {
-            assert!((a - b).abs() <= tolerance, "fc2 channel {c}: {a} vs {b}");
-        }
     }
 }

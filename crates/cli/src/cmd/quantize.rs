@@ -411,18 +411,9 @@ pub fn apply_mode_with(
                     .context("bias correction")?;
                 bar.finish_and_clear();
                 if verbose {
-                    let limit = if r.memory_limited {
-                        format!(
-                            ", the most that fit in {} MiB of activations",
-                            opts.memory_budget >> 20
-                        )
-                    } else {
-                        String::new()
-                    };
                     eprintln!(
                         "bias correction: {} of {} output channels in {} layers adjusted \
-                         ({} samples{limit}, {:.2} s; --no-bias-correction keeps the spec's \
-                         biases)",
+                         ({} samples, {:.2} s; --no-bias-correction keeps the spec's biases)",
                         r.corrected,
                         r.channels,
                         r.layers,
