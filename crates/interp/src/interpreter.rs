@@ -1,6 +1,8 @@
 mod fuse;
 mod memory;
+mod staged;
 pub use memory::MemoryPlan;
+pub use staged::StagedRun;
 
 use crate::ops::{self, Ctx, Inputs, Io, Kernel, Slot};
 use crate::pool::Pool;
@@ -285,7 +287,7 @@ impl Interpreter {
             Ok(mut p) => std::mem::take(&mut *p),
             Err(_) => Pool::default(),
         };
-        let result = self.execute(&mut store, &mut pool, hook);
+        let result = self.execute(0..self.steps.len(), &mut store, &mut pool, hook);
         let outputs = result.and_then(|()| self.collect_outputs(&mut store));
         for v in store.into_iter().flatten() {
             pool.recycle(v);
@@ -331,11 +333,12 @@ impl Interpreter {
 
     fn execute(
         &self,
+        range: std::ops::Range<usize>,
         store: &mut [Option<TensorValue>],
         pool: &mut Pool,
         hook: &mut dyn FnMut(TensorId, &TensorValue),
     ) -> Result<(), InterpError> {
-        for step in &self.steps {
+        for step in &self.steps[range] {
             let fail = |reason: String| InterpError::Execute {
                 node: step.name.clone(),
                 op: step.op.to_string(),

@@ -29,5 +29,5 @@ mod value;
 
 pub use edgequant_kernels::Parallelism;
 pub use error::InterpError;
-pub use interpreter::{Interpreter, MemoryPlan};
+pub use interpreter::{Interpreter, MemoryPlan, StagedRun};
 pub use value::{TensorData, TensorValue};

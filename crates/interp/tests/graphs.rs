@@ -528,3 +528,65 @@ fn interpreter_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Interpreter>();
 }
+
+#[test]
+fn staged_runs_match_a_full_run_and_peek_without_consuming() {
+    let g = conv_add_graph();
+    let it = Interpreter::new_unfused(&g).unwrap();
+    let x = f32v(&[1, 3, 3, 1], (1..=9).map(|v| v as f32 * 0.1).collect());
+    let mut full = Vec::new();
+    it.run_with_hook(vec![x.clone()], &mut |id, v| full.push((id, v.clone())))
+        .unwrap();
+
+    let [c, s, y] = ["c", "s", "y"].map(|n| g.tensors.iter().position(|t| t.name == n).unwrap());
+    assert_eq!(it.step_computing(TensorId(c)), Some(0));
+    assert_eq!(it.step_computing(TensorId(y)), Some(2));
+    assert_eq!(it.step_computing(TensorId(0)), None);
+
+    let mut run = it.start(vec![x]).unwrap();
+    let peeked = it.peek_step(&run, 0).unwrap();
+    assert_eq!(peeked, vec![full[1].clone()]);
+    // Peeking twice gives the same value: the operands were not consumed.
+    assert_eq!(it.peek_step(&run, 0).unwrap(), peeked);
+    let mut staged = Vec::new();
+    it.run_steps(&mut run, 2, &mut |id, v| staged.push((id, v.clone())))
+        .unwrap();
+    assert_eq!(run.next_step(), 2);
+    assert_eq!(it.parked_bytes()[2], run.live_bytes());
+    assert_eq!(it.peek_step(&run, 2).unwrap(), vec![full[3].clone()]);
+    it.run_steps(&mut run, 99, &mut |id, v| staged.push((id, v.clone())))
+        .unwrap();
+    assert_eq!(run.next_step(), 3);
+    assert_eq!(it.parked_bytes()[3], run.live_bytes());
+    assert_eq!(it.parked_bytes().len(), it.num_steps() + 1);
+    assert_eq!(staged, full[1..].to_vec());
+    assert_eq!(staged[1].0, TensorId(s));
+    assert!(run.live_bytes() >= 9 * 4, "the graph output stays alive");
+    let err = it.peek_step(&run, 1).unwrap_err().to_string();
+    assert!(err.contains("step 1 cannot be computed"), "{err}");
+}
+
+#[test]
+fn staged_runs_continue_after_a_constant_changes_but_not_on_another_graph() {
+    let g = conv_add_graph();
+    let it = Interpreter::new_unfused(&g).unwrap();
+    let x = f32v(&[1, 3, 3, 1], vec![0.0; 9]);
+    let mut run = it.start(vec![x]).unwrap();
+    it.run_steps(&mut run, 0, &mut |_, _| {}).unwrap();
+
+    let mut g2 = g.clone();
+    let b = g2.tensors.iter().position(|t| t.name == "b").unwrap();
+    *g2.tensor_mut(TensorId(b)) = Tensor::from_f32("b", vec![1], &[2.5]).unwrap();
+    let it2 = Interpreter::new_unfused(&g2).unwrap();
+    let out = it2.peek_step(&run, 0).unwrap();
+    assert_eq!(out[0].1.as_f32().unwrap(), &[2.5; 9]);
+
+    let mut g3 = g.clone();
+    g3.nodes[2].name = "other".into();
+    let it3 = Interpreter::new_unfused(&g3).unwrap();
+    let err = it3
+        .run_steps(&mut run, 3, &mut |_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("different graph"), "{err}");
+}

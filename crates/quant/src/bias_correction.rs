@@ -22,20 +22,24 @@ use crate::calibrate::sample_inputs;
 use crate::error::QuantError;
 use crate::Quantized;
 use edgequant_calib::Sample;
-use edgequant_interp::{Interpreter, Parallelism, TensorData, TensorValue};
+use edgequant_interp::{Interpreter, Parallelism, StagedRun, TensorData, TensorValue};
 use edgequant_ir::passes::DeadCode;
 use edgequant_ir::{run_passes, DType, Graph, Op, TensorId};
 
 /// Options of [`correct_biases`].
 #[derive(Clone, Debug)]
 pub struct BiasCorrectionOptions {
-    /// Samples used (the first ones of the calibration data): the pass runs the float and the
-    /// integer graph up to each layer on each, so its time grows with layers² × samples.
+    /// Samples used (the first ones of the calibration data); time grows linearly with them,
+    /// and so does the memory of staged runs (see [`correct_biases`]).
     pub max_samples: usize,
     /// Two-sided significance level of the per-channel test: a channel is corrected when its
     /// mean error differs from 0 at this level by Student's t test on the per-sample mean
     /// errors (`|mean| > t(1 − level/2, n − 1) × standard error`; at least 2 samples).
     pub level: f64,
+    /// Bytes that all samples' parked staged runs may hold at once (see [`correct_biases`]);
+    /// `None`: one float run's peak activation memory ([`Interpreter::memory_plan`]), so
+    /// that the parked values add at most that much to a prefix run's memory.
+    pub memory_budget: Option<usize>,
 }
 
 impl Default for BiasCorrectionOptions {
@@ -43,6 +47,7 @@ impl Default for BiasCorrectionOptions {
         BiasCorrectionOptions {
             max_samples: 64,
             level: 0.05,
+            memory_budget: None,
         }
     }
 }
@@ -59,6 +64,8 @@ pub struct BiasCorrectionReport {
     pub corrected: usize,
     /// Samples used.
     pub samples: usize,
+    /// Layers measured on staged runs rather than on prefix graphs.
+    pub staged: usize,
 }
 
 /// One layer to correct: its bias tensor in the integer graph, its output in both graphs.
@@ -224,17 +231,141 @@ fn prefix(graph: &Graph, out: TensorId) -> Result<Graph, QuantError> {
     Ok(g)
 }
 
+/// Per-sample channel errors of `t`, each sample's float and integer graphs run from the
+/// inputs up to the layer (prefix graphs).
+fn prefix_errors(
+    float: &Graph,
+    q: &Graph,
+    t: &Target,
+    samples: &[Sample],
+    qp: (f32, i32),
+) -> Result<Vec<Vec<Option<f64>>>, QuantError> {
+    let fsub = prefix(float, t.out_f)?;
+    let fi = Interpreter::new_unfused(&fsub)?.with_parallelism(Parallelism::None);
+    let qsub = prefix(q, t.out_q)?;
+    let qi = Interpreter::new_unfused(&qsub)?.with_parallelism(Parallelism::None);
+    samples
+        .iter()
+        .map(|s| -> Result<Vec<Option<f64>>, QuantError> {
+            let (fo, qo) = (
+                fi.run(sample_inputs(float, s)?)?,
+                qi.run(sample_inputs(q, s)?)?,
+            );
+            Ok(match (fo.first(), qo.first()) {
+                (Some(f), Some(v)) => channel_errors(v, f, t.channels, qp),
+                _ => vec![None; t.channels],
+            })
+        })
+        .collect()
+}
+
+/// Where a layer's outputs are computed in the full float and integer graphs' step order:
+/// the float step, and the integer step.
+type Steps = (usize, usize);
+
+/// Which layers are measured on staged runs ([`StagedRun`]) and at which steps: `Some` where
+/// the float and integer steps come after the previous staged layer's (so the runs only move
+/// forward) and all samples' parked values fit in `budget` bytes; `None` where the layer is
+/// measured on prefix graphs.
+fn staged_plan(
+    float: &Graph,
+    q: &Graph,
+    list: &[Target],
+    samples: usize,
+    budget: usize,
+) -> Result<Vec<Option<Steps>>, QuantError> {
+    let fi = Interpreter::new_unfused(float)?;
+    let qi = Interpreter::new_unfused(q)?;
+    let (parked_f, parked_q) = (fi.parked_bytes(), qi.parked_bytes());
+    let mut last: Option<Steps> = None;
+    Ok(list
+        .iter()
+        .map(|t| {
+            let steps = fi
+                .step_computing(t.out_f)
+                .zip(qi.step_computing(t.out_q))
+                .filter(|&(sf, sq)| {
+                    let forward = last.is_none_or(|(lf, lq)| sf > lf && sq > lq);
+                    let held = parked_f.get(sf + 1).copied().unwrap_or(usize::MAX)
+                        + parked_q.get(sq).copied().unwrap_or(usize::MAX);
+                    forward && held.saturating_mul(samples) <= budget
+                });
+            last = steps;
+            steps
+        })
+        .collect())
+}
+
+/// Every sample's float and integer runs, parked between steps.
+struct Staged {
+    fi: Interpreter,
+    qi: Interpreter,
+    runs: Vec<(StagedRun, StagedRun)>,
+}
+
+impl Staged {
+    fn start(float: &Graph, q: &Graph, samples: &[Sample]) -> Result<Staged, QuantError> {
+        let fi = Interpreter::new_unfused(float)?.with_parallelism(Parallelism::None);
+        let qi = Interpreter::new_unfused(q)?.with_parallelism(Parallelism::None);
+        let runs = samples
+            .iter()
+            .map(|s| -> Result<_, QuantError> {
+                Ok((
+                    fi.start(sample_inputs(float, s)?)?,
+                    qi.start(sample_inputs(q, s)?)?,
+                ))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Staged { fi, qi, runs })
+    }
+
+    /// Per-sample channel errors of `t`: each float run advances past step `sf` (which
+    /// computes `t`'s float output), each integer run up to step `sq`, whose output is computed
+    /// without running it, so that a corrected bias is used when the run goes on.
+    fn errors(
+        &mut self,
+        t: &Target,
+        (sf, sq): Steps,
+        qp: (f32, i32),
+    ) -> Result<Vec<Vec<Option<f64>>>, QuantError> {
+        let Staged { fi, qi, runs } = self;
+        runs.iter_mut()
+            .map(|(fr, qr)| -> Result<Vec<Option<f64>>, QuantError> {
+                let mut f = None;
+                fi.run_steps(fr, sf + 1, &mut |id, v| {
+                    if id == t.out_f {
+                        f = Some(v.clone());
+                    }
+                })?;
+                qi.run_steps(qr, sq, &mut |_, _| {})?;
+                let v = qi
+                    .peek_step(qr, sq)?
+                    .into_iter()
+                    .find(|(id, _)| *id == t.out_q);
+                Ok(match (f, v) {
+                    (Some(f), Some((_, v))) => channel_errors(&v, &f, t.channels, qp),
+                    _ => vec![None; t.channels],
+                })
+            })
+            .collect()
+    }
+}
+
 /// Corrects the integer biases of `q` (see the module documentation) so that on `samples`
 /// every corrected layer's per-channel mean output (unsaturated positions) matches `float`'s,
 /// the float graph `q` was quantized from (same inputs). `progress()` is called once per
-/// examined layer. Time: one run of the float and of the integer graph, each up to the layer,
-/// per layer and sample.
+/// examined layer.
 ///
-/// Samples run one after the other on the calling thread, so that memory holds one sample's
-/// activations at a time (per-thread allocator arenas made parallel runs cost tens of MiB of
-/// peak memory on hand_landmark_lite). Deterministic: per-sample means are summed in sample
-/// order and the kernels' results do not depend on the thread count. Errors name the node whose
-/// run failed.
+/// Each layer is measured one of two ways, with the same result: on staged runs, where every
+/// sample's float and integer runs are parked between steps and advance layer by layer (about
+/// one run of each graph per sample in all), when all samples' parked values fit in
+/// [`BiasCorrectionOptions::memory_budget`]; otherwise by running each sample's float and
+/// integer graphs from the inputs up to the layer (time grows with layers² × samples).
+/// Samples run one after the other on the calling thread, so that beyond the parked values
+/// memory holds one sample's activations at a time (per-thread allocator arenas made parallel
+/// runs cost tens of MiB of peak memory on hand_landmark_lite). Deterministic: per-sample
+/// means are summed in sample order and the kernels' results do not depend on the thread
+/// count. Errors name the node whose run failed.
 pub fn correct_biases(
     float: &Graph,
     q: &mut Quantized,
@@ -249,6 +380,7 @@ pub fn correct_biases(
         channels: list.iter().map(|t| t.channels).sum(),
         corrected: 0,
         samples: samples.len(),
+        staged: 0,
     };
     if list.is_empty() || samples.len() < 2 {
         return Ok(report);
@@ -260,33 +392,51 @@ pub fn correct_biases(
             reason: "the float and integer graphs have different inputs".into(),
         });
     }
+    let budget = match opts.memory_budget {
+        Some(b) => b,
+        None => {
+            Interpreter::new_unfused(float)?
+                .memory_plan()
+                .peak_activation_bytes
+        }
+    };
+    let plan = staged_plan(float, &q.graph, &list, samples.len(), budget)?;
+    report.staged = plan.iter().flatten().count();
 
-    for t in &list {
-        let fsub = prefix(float, t.out_f)?;
-        let fi = Interpreter::new_unfused(&fsub)?.with_parallelism(Parallelism::None);
-        let qsub = prefix(&q.graph, t.out_q)?;
-        let qi = Interpreter::new_unfused(&qsub)?.with_parallelism(Parallelism::None);
+    let mut staged: Option<Staged> = None;
+    let mut stale = false;
+    for (t, steps) in list.iter().zip(&plan) {
         let qp = q
             .graph
             .tensor(t.out_q)
             .quant
             .as_ref()
             .map_or((1.0, 0), |p| (p.scale[0], p.zero_point[0]));
-        let errs: Vec<Vec<Option<f64>>> = samples
-            .iter()
-            .map(|s| -> Result<Vec<Option<f64>>, QuantError> {
-                let (fo, qo) = (
-                    fi.run(sample_inputs(float, s)?)?,
-                    qi.run(sample_inputs(&q.graph, s)?)?,
-                );
-                Ok(match (fo.first(), qo.first()) {
-                    (Some(f), Some(v)) => channel_errors(v, f, t.channels, qp),
-                    _ => vec![None; t.channels],
-                })
-            })
-            .collect::<Result<_, _>>()?;
+        let errs = match *steps {
+            Some(steps) => {
+                let s = match staged.take() {
+                    Some(mut s) => {
+                        if stale {
+                            s.qi = Interpreter::new_unfused(&q.graph)?
+                                .with_parallelism(Parallelism::None);
+                        }
+                        staged.insert(s)
+                    }
+                    None => staged.insert(Staged::start(float, &q.graph, samples)?),
+                };
+                stale = false;
+                s.errors(t, steps, qp)?
+            }
+            None => {
+                staged = None;
+                prefix_errors(float, &q.graph, t, samples, qp)?
+            }
+        };
         let bt = q.graph.tensor(t.bias);
-        let Some(bp) = bt.quant.clone() else { continue };
+        let Some(bp) = bt.quant.clone() else {
+            progress();
+            continue;
+        };
         let mut bias = bt.int_data()?;
         let (lo, hi) = if bt.dtype == DType::I64 {
             (i64::MIN, i64::MAX)
@@ -328,6 +478,7 @@ pub fn correct_biases(
                 bytemuck::cast_slice(&b32).to_vec()
             };
             q.graph.tensor_mut(t.bias).data = Some(bytes.into());
+            stale = true;
         }
         progress();
     }
@@ -495,5 +646,76 @@ mod tests {
         .expect("correct");
         assert_eq!(r.corrected, 0);
         assert_eq!(fc_bias(&q).1, v);
+    }
+
+    /// Two FULLY_CONNECTED layers in a row, `fc` then `fc2`.
+    fn two_fc_graph() -> (Graph, Vec<Sample>) {
+        let (mut g, samples) = fc_graph();
+        let y = g.outputs[0];
+        let w2: Vec<f32> = (0..16).map(|i| ((i * 5 % 7) as f32 - 3.0) / 4.0).collect();
+        let w2 = g.add_tensor(Tensor::from_f32("w2", vec![4, 4], &w2).expect("w2"));
+        let b2 = g.add_tensor(Tensor::from_f32("b2", vec![4], &[0.0; 4]).expect("b2"));
+        let z = g.add_tensor(Tensor::new("z", DType::F32, vec![1, 4]));
+        g.add_node(
+            "fc2",
+            Op::FullyConnected(FullyConnected::default()),
+            vec![Some(y), Some(w2), Some(b2)],
+            vec![z],
+        );
+        g.outputs = vec![z];
+        (g, samples)
+    }
+
+    fn bias_of(q: &Quantized, name: &str) -> (TensorId, Vec<i64>) {
+        let n = q.graph.nodes.iter().find(|n| n.name == name).expect("node");
+        let b = n.inputs[2].expect("bias");
+        (b, q.graph.tensor(b).int_data().expect("bias data"))
+    }
+
+    /// Shifting the first layer's bias and correcting gives (within one output step) the
+    /// biases that correcting the unshifted model gives: the second layer is measured after
+    /// the first one's correction. Holds for both ways of measuring, which agree exactly.
+    #[test]
+    fn later_layers_are_measured_after_earlier_corrections_staged_or_not() {
+        let (g, samples) = two_fc_graph();
+        let mut reference = quantized(&g, &samples);
+        correct_biases(&g, &mut reference, &samples, &Default::default(), &|| {}).expect("correct");
+        let mut results = Vec::new();
+        for (budget, staged) in [(Some(0), 0), (Some(usize::MAX), 2)] {
+            let mut q = quantized(&g, &samples);
+            let (b1, mut v1) = bias_of(&q, "fc");
+            v1[1] += 5000;
+            set_bias(&mut q, b1, &v1);
+            let opts = BiasCorrectionOptions {
+                memory_budget: budget,
+                ..Default::default()
+            };
+            let r = correct_biases(&g, &mut q, &samples, &opts, &|| {}).expect("correct");
+            assert_eq!((r.layers, r.channels, r.staged), (2, 8, staged));
+            for name in ["fc", "fc2"] {
+                let n = q.graph.nodes.iter().find(|n| n.name == name).expect("node");
+                let (bs, os) = (
+                    q.graph.tensor(n.inputs[2].expect("bias")).quant.clone(),
+                    q.graph.tensor(n.outputs[0]).quant.clone(),
+                );
+                let step = (os.expect("out").scale[0] / bs.expect("bias").scale[0]).ceil() as i64;
+                for (c, (a, b)) in bias_of(&q, name)
+                    .1
+                    .iter()
+                    .zip(bias_of(&reference, name).1)
+                    .enumerate()
+                {
+                    assert!(
+                        (a - b).abs() <= step,
+                        "{name} channel {c}: {a} vs {b} (budget {budget:?})"
+                    );
+                }
+            }
+            results.push((bias_of(&q, "fc").1, bias_of(&q, "fc2").1));
+        }
+        assert_eq!(
+            results[0], results[1],
+            "staged and prefix measurements differ"
+        );
     }
 }

@@ -66,4 +66,42 @@ impl Interpreter {
             constant_bytes,
         }
     }
+
+    /// Bytes of run-time values held between steps, as a [`super::StagedRun`] holds them:
+    /// element `k` is the total size of the values alive when step `k` is the next to run
+    /// (`k` = 0 ..= [`Interpreter::num_steps`]; element 0 is the graph inputs). Same liveness
+    /// rules as [`Interpreter::memory_plan`].
+    pub fn parked_bytes(&self) -> Vec<usize> {
+        let bytes = |t: usize| -> usize {
+            let m = &self.meta[t];
+            m.shape.iter().product::<usize>() * m.dtype.size()
+        };
+        let is_const = |t: usize| self.consts.get(t).is_some_and(Option::is_some);
+        let mut live = vec![false; self.meta.len()];
+        let mut current = 0usize;
+        for t in &self.inputs {
+            if !live[t.0] && !is_const(t.0) {
+                live[t.0] = true;
+                current += bytes(t.0);
+            }
+        }
+        let mut out = Vec::with_capacity(self.steps.len() + 1);
+        out.push(current);
+        for step in &self.steps {
+            for t in &step.outputs {
+                if !live[t.0] {
+                    live[t.0] = true;
+                    current += bytes(t.0);
+                }
+            }
+            for t in &step.frees {
+                if live[t.0] {
+                    live[t.0] = false;
+                    current -= bytes(t.0);
+                }
+            }
+            out.push(current);
+        }
+        out
+    }
 }
