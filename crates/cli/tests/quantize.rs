@@ -509,6 +509,56 @@ fn bias_correction_changes_only_biases_and_can_be_turned_off() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `--bias-correction-memory` trades memory for time only: with no budget every layer is
+/// measured by rerunning the samples, with a large one every layer on parked runs, and the
+/// two files are byte-identical.
+#[test]
+fn bias_correction_memory_changes_how_not_what() {
+    let dir = tempdir("quant_bias_correction_memory");
+    let float = s(&fixture("tutorial_cnn/float.tflite"));
+    let train = s(&mnist("train-images-idx3-ubyte"));
+    let mut files = Vec::new();
+    for mib in ["0", "1024"] {
+        let out = s(&dir.join(format!("budget{mib}.tflite")));
+        let o = edgequant(&[
+            "quantize",
+            &float,
+            "-o",
+            &out,
+            "--mode",
+            "int8",
+            "--samples",
+            "100",
+            "--data",
+            &train,
+            "--bias-correction-memory",
+            mib,
+        ]);
+        let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with("bias correction:"))
+            .unwrap_or_else(|| panic!("no bias correction line: {stderr}"));
+        let number_before = |tail: &str| -> usize {
+            let head = &line[..line.find(tail).unwrap_or_else(|| panic!("{tail}: {line}"))];
+            head.rsplit(' ')
+                .next()
+                .and_then(|w| w.parse().ok())
+                .expect(line)
+        };
+        let (layers, parked) = (
+            number_before(" layers adjusted"),
+            number_before(" layers measured in one pass"),
+        );
+        assert!(layers >= 2, "{line}");
+        let want = if mib == "0" { 0 } else { layers };
+        assert_eq!(parked, want, "budget {mib} MiB: {line}");
+        files.push(std::fs::read(&out).expect("read"));
+    }
+    assert!(files[0] == files[1], "the memory budget changed the output");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `--gptq` changes only int8 weight integers against the default nearest rounding, never a
 /// scale, zero point or other tensor, and LiteRT runs the result accurately.
 #[test]
