@@ -265,17 +265,18 @@ type Steps = (usize, usize);
 
 /// Which layers are measured on staged runs ([`StagedRun`]) and at which steps: `Some` where
 /// the float and integer steps come after the previous staged layer's (so the runs only move
-/// forward) and all samples' parked values fit in `budget` bytes; `None` where the layer is
-/// measured on prefix graphs.
+/// forward) and all samples' parked values fit in `budget` bytes (`None`: one float run's peak
+/// activation memory); `None` where the layer is measured on prefix graphs.
 fn staged_plan(
     float: &Graph,
     q: &Graph,
     list: &[Target],
     samples: usize,
-    budget: usize,
+    budget: Option<usize>,
 ) -> Result<Vec<Option<Steps>>, QuantError> {
     let fi = Interpreter::new_unfused(float)?;
     let qi = Interpreter::new_unfused(q)?;
+    let budget = budget.unwrap_or_else(|| fi.memory_plan().peak_activation_bytes);
     let (parked_f, parked_q) = (fi.parked_bytes(), qi.parked_bytes());
     let mut last: Option<Steps> = None;
     Ok(list
@@ -392,15 +393,7 @@ pub fn correct_biases(
             reason: "the float and integer graphs have different inputs".into(),
         });
     }
-    let budget = match opts.memory_budget {
-        Some(b) => b,
-        None => {
-            Interpreter::new_unfused(float)?
-                .memory_plan()
-                .peak_activation_bytes
-        }
-    };
-    let plan = staged_plan(float, &q.graph, &list, samples.len(), budget)?;
+    let plan = staged_plan(float, &q.graph, &list, samples.len(), opts.memory_budget)?;
     report.staged = plan.iter().flatten().count();
 
     let mut staged: Option<Staged> = None;
@@ -526,10 +519,14 @@ mod tests {
         quantize_integer(g, &ranges, &IntegerOptions::default()).expect("quantize")
     }
 
-    fn fc_bias(q: &Quantized) -> (TensorId, Vec<i64>) {
-        let n = q.graph.nodes.iter().find(|n| n.name == "fc").expect("fc");
+    fn bias_of(q: &Quantized, name: &str) -> (TensorId, Vec<i64>) {
+        let n = q.graph.nodes.iter().find(|n| n.name == name).expect("node");
         let b = n.inputs[2].expect("bias");
         (b, q.graph.tensor(b).int_data().expect("bias data"))
+    }
+
+    fn fc_bias(q: &Quantized) -> (TensorId, Vec<i64>) {
+        bias_of(q, "fc")
     }
 
     fn set_bias(q: &mut Quantized, b: TensorId, v: &[i64]) {
@@ -664,12 +661,6 @@ mod tests {
         );
         g.outputs = vec![z];
         (g, samples)
-    }
-
-    fn bias_of(q: &Quantized, name: &str) -> (TensorId, Vec<i64>) {
-        let n = q.graph.nodes.iter().find(|n| n.name == name).expect("node");
-        let b = n.inputs[2].expect("bias");
-        (b, q.graph.tensor(b).int_data().expect("bias data"))
     }
 
     /// Shifting the first layer's bias and correcting gives (within one output step) the
