@@ -18,10 +18,17 @@ pub struct MemoryPlan {
     pub constant_bytes: usize,
 }
 
+/// The liveness plan walked once: bytes alive before the first step (the graph inputs), then
+/// per step the bytes alive while it runs (operands and outputs) and after its frees, and the
+/// sum of all run-time tensor sizes.
+struct Liveness {
+    start: usize,
+    steps: Vec<(usize, usize)>,
+    total: usize,
+}
+
 impl Interpreter {
-    /// The memory plan of one run (see [`MemoryPlan`]): buffers are freed after their last
-    /// use, so the peak is usually far below the sum of all tensor sizes.
-    pub fn memory_plan(&self) -> MemoryPlan {
+    fn liveness(&self) -> Liveness {
         let bytes = |t: usize| -> usize {
             let m = &self.meta[t];
             m.shape.iter().product::<usize>() * m.dtype.size()
@@ -37,7 +44,8 @@ impl Interpreter {
                 total += bytes(t.0);
             }
         }
-        let mut peak = current;
+        let start = current;
+        let mut steps = Vec::with_capacity(self.steps.len());
         for step in &self.steps {
             for t in &step.outputs {
                 if !live[t.0] {
@@ -46,14 +54,31 @@ impl Interpreter {
                     total += bytes(t.0);
                 }
             }
-            peak = peak.max(current);
+            let during = current;
             for t in &step.frees {
                 if live[t.0] {
                     live[t.0] = false;
                     current -= bytes(t.0);
                 }
             }
+            steps.push((during, current));
         }
+        Liveness {
+            start,
+            steps,
+            total,
+        }
+    }
+
+    /// The memory plan of one run (see [`MemoryPlan`]): buffers are freed after their last
+    /// use, so the peak is usually far below the sum of all tensor sizes.
+    pub fn memory_plan(&self) -> MemoryPlan {
+        let l = self.liveness();
+        let peak = l
+            .steps
+            .iter()
+            .map(|&(during, _)| during)
+            .fold(l.start, usize::max);
         let constant_bytes = self
             .consts
             .iter()
@@ -62,7 +87,7 @@ impl Interpreter {
             .sum();
         MemoryPlan {
             peak_activation_bytes: peak,
-            total_activation_bytes: total,
+            total_activation_bytes: l.total,
             constant_bytes,
         }
     }
@@ -72,36 +97,9 @@ impl Interpreter {
     /// (`k` = 0 ..= [`Interpreter::num_steps`]; element 0 is the graph inputs). Same liveness
     /// rules as [`Interpreter::memory_plan`].
     pub fn parked_bytes(&self) -> Vec<usize> {
-        let bytes = |t: usize| -> usize {
-            let m = &self.meta[t];
-            m.shape.iter().product::<usize>() * m.dtype.size()
-        };
-        let is_const = |t: usize| self.consts.get(t).is_some_and(Option::is_some);
-        let mut live = vec![false; self.meta.len()];
-        let mut current = 0usize;
-        for t in &self.inputs {
-            if !live[t.0] && !is_const(t.0) {
-                live[t.0] = true;
-                current += bytes(t.0);
-            }
-        }
-        let mut out = Vec::with_capacity(self.steps.len() + 1);
-        out.push(current);
-        for step in &self.steps {
-            for t in &step.outputs {
-                if !live[t.0] {
-                    live[t.0] = true;
-                    current += bytes(t.0);
-                }
-            }
-            for t in &step.frees {
-                if live[t.0] {
-                    live[t.0] = false;
-                    current -= bytes(t.0);
-                }
-            }
-            out.push(current);
-        }
-        out
+        let l = self.liveness();
+        std::iter::once(l.start)
+            .chain(l.steps.iter().map(|&(_, after)| after))
+            .collect()
     }
 }
